@@ -1,0 +1,1 @@
+"""Channels: where refunds come from. One module per channel; ``demo`` is the seeded generator."""

@@ -1,0 +1,133 @@
+"""Channel accounts: which stores ACORN reads, as data validated at load.
+
+An account is one seller login on one channel (an Amazon region, a Shopify shop, a Magento store). Its
+credentials live in an Airflow Connection named by ``connection_id``; nothing secret is in this file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from acorn.errors import ConfigError
+from acorn.money import CURRENCY_EXPONENT
+
+#: Amazon marketplaces: code -> (sales channel, currency, time zone, EU VAT applies).
+AMAZON_MARKETPLACES: dict[str, tuple[str, str, str]] = {
+    "US": ("Amazon.com", "USD", "America/Los_Angeles"),
+    "CA": ("Amazon.ca", "CAD", "America/Los_Angeles"),
+    "MX": ("Amazon.com.mx", "MXN", "America/Mexico_City"),
+    "UK": ("Amazon.co.uk", "GBP", "Europe/London"),
+    "DE": ("Amazon.de", "EUR", "Europe/Berlin"),
+    "FR": ("Amazon.fr", "EUR", "Europe/Paris"),
+    "IT": ("Amazon.it", "EUR", "Europe/Rome"),
+    "ES": ("Amazon.es", "EUR", "Europe/Madrid"),
+    "JP": ("Amazon.co.jp", "JPY", "Asia/Tokyo"),
+}
+AMAZON_REGIONS = {"NA": {"US", "CA", "MX"}, "EU": {"UK", "DE", "FR", "IT", "ES"}, "FE": {"JP"}}
+CHANNELS = ("amazon", "shopify", "magento", "csv")
+SOURCES = ("demo", "live")
+
+
+@dataclass(frozen=True)
+class ChannelAccount:
+    id: str
+    channel: str
+    source: str
+    marketplaces: tuple[str, ...]
+    region: str | None = None
+    currency: str | None = None
+    connection_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def currency_of(self, marketplace: str) -> str:
+        """Settlement currency of one of this account's marketplaces."""
+        if self.channel == "amazon":
+            return AMAZON_MARKETPLACES[marketplace][1]
+        assert self.currency is not None
+        return self.currency
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "channel": self.channel,
+            "source": self.source,
+            "marketplaces": list(self.marketplaces),
+            "region": self.region,
+            "currency": self.currency,
+            "connection_id": self.connection_id,
+        }
+
+
+def parse_accounts(data: Any, source: str) -> list[ChannelAccount]:
+    """Validate the accounts document; every error names ``source`` and the field."""
+    if not isinstance(data, dict) or not isinstance(data.get("accounts"), list):
+        raise ConfigError(source, "expected a mapping with a list under 'accounts'")
+    accounts: list[ChannelAccount] = []
+    for i, raw in enumerate(data["accounts"]):
+        where = f"accounts[{i}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(source, "expected a mapping", field=where)
+        acc_id = raw.get("id")
+        if not isinstance(acc_id, str) or not acc_id:
+            raise ConfigError(source, "missing id", field=f"{where}.id")
+        where = f"accounts[{acc_id}]"
+        channel = raw.get("channel")
+        if channel not in CHANNELS:
+            raise ConfigError(source, f"channel must be one of {CHANNELS}", field=f"{where}.channel")
+        src = raw.get("source", "live")
+        if src not in SOURCES:
+            raise ConfigError(source, f"source must be one of {SOURCES}", field=f"{where}.source")
+        markets = raw.get("marketplaces")
+        if not isinstance(markets, list) or not markets:
+            raise ConfigError(source, "list at least one marketplace", field=f"{where}.marketplaces")
+        if channel == "amazon":
+            region = raw.get("region")
+            if region not in AMAZON_REGIONS:
+                raise ConfigError(source, f"region must be one of {sorted(AMAZON_REGIONS)}", field=f"{where}.region")
+            unknown = set(markets) - AMAZON_REGIONS[region]
+            if unknown:
+                raise ConfigError(
+                    source, f"{sorted(unknown)} not in region {region}", field=f"{where}.marketplaces"
+                )
+        elif raw.get("currency") not in CURRENCY_EXPONENT:
+            raise ConfigError(source, f"currency must be one of {sorted(CURRENCY_EXPONENT)}", field=f"{where}.currency")
+        if src == "live" and not raw.get("connection_id"):
+            raise ConfigError(source, "a live account needs a connection_id", field=f"{where}.connection_id")
+        known = {"id", "channel", "source", "marketplaces", "region", "currency", "connection_id"}
+        accounts.append(
+            ChannelAccount(
+                id=acc_id,
+                channel=channel,
+                source=src,
+                marketplaces=tuple(str(m) for m in markets),
+                region=raw.get("region"),
+                currency=raw.get("currency"),
+                connection_id=raw.get("connection_id"),
+                extra={k: v for k, v in raw.items() if k not in known},
+            )
+        )
+    ids = [a.id for a in accounts]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ConfigError(source, f"duplicate account ids {dupes}", field="accounts")
+    return accounts
+
+
+def load_accounts(path: Path) -> list[ChannelAccount]:
+    """Read and validate an accounts file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), "channel accounts file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), f"not valid YAML: {exc}") from None
+    return parse_accounts(data, str(path))
+
+
+def account_from_dict(data: dict[str, Any]) -> ChannelAccount:
+    """Rebuild an account passed between tasks (as its :meth:`ChannelAccount.to_dict`)."""
+    return parse_accounts({"accounts": [data]}, "task argument")[0]

@@ -1,0 +1,217 @@
+"""Raw channel text -> the canonical model, with every unreadable value quarantined by field.
+
+A channel mapper hands over text frames whose columns already carry canonical names (plus the channel's
+external ids); this module parses them into :mod:`acorn.schema`'s dtypes. A row that cannot be parsed is not
+dropped: it leaves here as a quarantine row naming the landing file's row, the field and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from acorn.channels.raw import RawBatch
+from acorn.money import parse_minor
+from acorn.policy.taxonomy import Taxonomy
+from acorn.schema import ORDER_LINES, ORDERS, REFUND_LINES, Entity, uids
+
+QUARANTINE_COLUMNS = {
+    "account_id": "string",
+    "entity": "string",
+    "source_row": "int64",
+    "source_key": "string",
+    "field": "string",
+    "reason": "string",
+    "check": "string",
+    "currency": "string",
+    "amount_minor": "Int64",
+    "raw_record": "string",
+}
+
+FULFILLMENT = {"AFN": "AFN", "MFN": "MFN", "store": "STORE", "STORE": "STORE"}
+
+
+@dataclass
+class Canonical:
+    """One batch in the canonical model, plus what could not be read."""
+
+    orders: pd.DataFrame
+    order_lines: pd.DataFrame
+    refund_lines: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+def empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in QUARANTINE_COLUMNS.items()})
+
+
+def quarantine_rows(
+    raw: pd.DataFrame,
+    mask: pd.Series,
+    *,
+    account_id: str,
+    entity: str,
+    key_column: str,
+    field: pd.Series,
+    reason: pd.Series,
+    check: str,
+    amount_minor: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Quarantine rows of ``raw`` where ``mask`` holds, keeping the record as received."""
+    rows = raw[mask]
+    if rows.empty:
+        return empty_quarantine()
+    source_rows = rows["_source_row"] if "_source_row" in rows else pd.Series(rows.index + 1, index=rows.index)
+    records = rows.drop(columns=[c for c in rows.columns if c.startswith("_")])
+    out = pd.DataFrame(
+        {
+            "account_id": account_id,
+            "entity": entity,
+            "source_row": source_rows.astype("int64"),
+            "source_key": rows[key_column].astype("string"),
+            "field": field[mask].astype("string"),
+            "reason": reason[mask].astype("string"),
+            "check": check,
+            "currency": rows["currency"].astype("string") if "currency" in rows else pd.NA,
+            "amount_minor": amount_minor[mask].astype("Int64") if amount_minor is not None else pd.NA,
+            "raw_record": [json.dumps(r, default=str, ensure_ascii=False)
+                           for r in records.astype(object).where(records.notna(), None).to_dict("records")],
+        }
+    )
+    return out.astype(QUARANTINE_COLUMNS).reset_index(drop=True)
+
+
+class _Errors:
+    """Collects the first failing field of each row and every reason, vectorized."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.field = pd.Series(pd.NA, index=index, dtype="string")
+        self.reason = pd.Series(pd.NA, index=index, dtype="string")
+
+    def add(self, name: str, failed: pd.Series, reason: pd.Series | str) -> None:
+        failed = failed.fillna(False).astype(bool)
+        if not failed.any():
+            return
+        text = (name + ": " + reason) if isinstance(reason, str) else (name + ": " + reason.astype("string"))
+        first = failed & self.field.isna()
+        self.field[first] = name
+        self.reason[failed] = self.reason[failed].fillna("").str.cat(
+            pd.Series(text, index=self.reason.index)[failed], sep="; "
+        ).str.lstrip("; ")
+
+    @property
+    def failed(self) -> pd.Series:
+        return self.field.notna()
+
+
+def _parse(raw: pd.DataFrame, entity: Entity, errors: _Errors, currency: pd.Series | None) -> dict[str, pd.Series]:
+    """Parse every raw column that carries a canonical field name, by the field's kind."""
+    out: dict[str, pd.Series] = {}
+    for f in entity.fields:
+        if f.name.endswith("_minor") and f.name.removesuffix("_minor") in raw:
+            src = raw[f.name.removesuffix("_minor")]
+        elif f.name in raw:
+            src = raw[f.name]
+        else:
+            continue
+        text = src.astype("string").str.strip().replace("", pd.NA)
+        missing = text.isna()
+        if f.required:
+            errors.add(f.name, missing, "missing")
+        if f.kind == "text":
+            out[f.name] = text
+        elif f.kind == "money":
+            minor, err = parse_minor(text, currency)
+            errors.add(f.name, err.notna() & ~missing, err.fillna(""))
+            out[f.name] = minor
+        elif f.kind == "timestamp":
+            ts = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").astype("datetime64[us, UTC]")
+            errors.add(f.name, ts.isna() & ~missing, "not an ISO 8601 timestamp")
+            out[f.name] = ts
+        elif f.kind == "int":
+            num = pd.to_numeric(text, errors="coerce")
+            bad = num.isna() | (num != np.floor(num.fillna(0)))
+            errors.add(f.name, bad & ~missing, "not a whole number")
+            out[f.name] = num.where(~bad, 0).fillna(0).astype("int64")
+        elif f.kind == "bool":
+            low = text.str.lower()
+            errors.add(f.name, ~low.isin(["true", "false"]) & ~missing, "not true/false")
+            out[f.name] = low.eq("true").fillna(False).astype(bool)
+    return out
+
+
+def _finish(entity: Entity, parsed: dict[str, pd.Series], ok: pd.Series) -> pd.DataFrame:
+    frame = pd.DataFrame({c: parsed[c] for c in entity.columns})[ok.to_numpy()]
+    for name, dtype in entity.dtypes.items():
+        if dtype in ("int64",):
+            frame[name] = frame[name].astype("int64")
+    return frame.astype(entity.dtypes).reset_index(drop=True)
+
+
+def pseudonymize(values: pd.Series, key: bytes) -> pd.Series:
+    """Keyed hash of buyer identifiers (HMAC-SHA256, 32 hex chars): joinable, not reversible."""
+    return pd.Series(
+        [hmac.new(key, v.strip().lower().encode(), hashlib.sha256).hexdigest()[:32] if isinstance(v, str) else None
+         for v in values.astype(object).where(values.notna(), None)],
+        index=values.index,
+        dtype="string",
+    )
+
+
+def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Canonical:
+    """Parse one raw batch into canonical frames; unreadable rows become quarantine rows."""
+    acc, channel = batch.account_id, batch.channel
+    quarantined: list[pd.DataFrame] = []
+
+    def run(entity: Entity, raw: pd.DataFrame, key_col: str, extra) -> pd.DataFrame:
+        raw = raw.reset_index(drop=True)
+        errors = _Errors(raw.index)
+        parsed = _parse(raw, entity, errors, raw.get("currency"))
+        extra(raw, parsed, errors)
+        ok = ~errors.failed
+        amount = parsed.get("amount_minor")
+        quarantined.append(
+            quarantine_rows(raw, errors.failed, account_id=acc, entity=entity.name, key_column=key_col,
+                            field=errors.field, reason=errors.reason, check="parse", amount_minor=amount)
+        )
+        return _finish(entity, parsed, ok)
+
+    def orders_extra(raw, parsed, errors) -> None:
+        parsed["order_uid"] = uids("order", pd.Series(acc, index=raw.index), raw["external_order_id"])
+        parsed["account_id"] = pd.Series(acc, index=raw.index, dtype="string")
+        parsed["channel"] = pd.Series(channel, index=raw.index, dtype="string")
+        model = raw["fulfillment_channel"].map(FULFILLMENT).astype("string")
+        errors.add("fulfillment_model", model.isna(), "not one of AFN, MFN, store")
+        parsed["fulfillment_model"] = model
+        parsed["buyer_ref"] = pseudonymize(raw["buyer_email"], pseudonym_key)
+
+    def lines_extra(raw, parsed, errors) -> None:
+        parsed["line_uid"] = uids("line", pd.Series(acc, index=raw.index), raw["external_line_id"])
+        parsed["order_uid"] = uids("order", pd.Series(acc, index=raw.index), raw["external_order_id"])
+        parsed["account_id"] = pd.Series(acc, index=raw.index, dtype="string")
+        errors.add("order_uid", raw["external_order_id"].isna(), "missing order reference")
+
+    def refunds_extra(raw, parsed, errors) -> None:
+        acc_col = pd.Series(acc, index=raw.index)
+        errors.add("line_uid", raw["external_line_id"].isna(), "missing order line reference")
+        errors.add("order_uid", raw["external_order_id"].isna(), "missing order reference")
+        parsed["refund_uid"] = uids("refund", acc_col, raw["external_refund_id"])
+        parsed["line_uid"] = uids("line", acc_col, raw["external_line_id"])
+        parsed["order_uid"] = uids("order", acc_col, raw["external_order_id"])
+        parsed["account_id"] = acc_col.astype("string")
+        parsed["channel"] = pd.Series(channel, index=raw.index, dtype="string")
+        channels = pd.Series(channel, index=raw.index, dtype="string")
+        parsed["raw_reason"] = raw["reason"].astype("string")
+        parsed["reason"] = taxonomy.normalize_reasons(channels, raw["reason"])
+        parsed["disposition"] = taxonomy.normalize_dispositions(channels, raw["disposition"])
+
+    orders = run(ORDERS, batch.orders, "external_order_id", orders_extra)
+    lines = run(ORDER_LINES, batch.order_lines, "external_line_id", lines_extra)
+    refunds = run(REFUND_LINES, batch.refunds, "external_refund_id", refunds_extra)
+    quarantine = pd.concat([q for q in quarantined if len(q)] or [empty_quarantine()], ignore_index=True)
+    return Canonical(orders, lines, refunds, quarantine.astype(QUARANTINE_COLUMNS))

@@ -1,0 +1,1 @@
+"""Policy as data: reason taxonomy, refund rules, liability, costs, FX and claims."""

@@ -1,0 +1,1 @@
+"""The Postgres warehouse: migrations, the embedded server for demo and tests, idempotent loaders."""

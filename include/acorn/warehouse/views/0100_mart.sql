@@ -1,0 +1,185 @@
+-- Analyst views. Re-created whenever this file changes; amounts are NUMERIC in major units.
+DROP VIEW IF EXISTS mart.refunds, mart.refund_rate, mart.cost_by_liability, mart.review_queue,
+    mart.review_throughput, mart.claims_open, mart.quarantine_summary CASCADE;
+DROP MATERIALIZED VIEW IF EXISTS mart.daily_refunds;
+
+CREATE VIEW mart.refunds AS
+SELECT r.refund_uid,
+       r.account_id,
+       r.channel,
+       r.marketplace,
+       o.fulfillment_model,
+       l.sku,
+       l.category,
+       r.event_type,
+       r.refunded_at,
+       r.reason,
+       r.raw_reason,
+       r.disposition,
+       r.currency,
+       r.amount_minor::numeric / 10 ^ c.exponent AS amount,
+       d.reporting_currency,
+       d.amount_reporting_minor::numeric / 10 ^ rc.exponent AS amount_reporting,
+       d.seller_cost_reporting_minor::numeric / 10 ^ rc.exponent AS seller_cost_reporting,
+       d.outcome,
+       d.liable_party,
+       d.accounting_category,
+       d.decision_rule,
+       d.liability_rule,
+       d.policy_version,
+       d.risk_flags,
+       r.batch_id
+FROM core.refund_lines r
+JOIN core.currency c ON c.code = r.currency
+LEFT JOIN core.order_lines l ON l.line_uid = r.line_uid
+LEFT JOIN core.orders o ON o.order_uid = r.order_uid
+LEFT JOIN LATERAL (
+    SELECT * FROM core.decisions d WHERE d.refund_uid = r.refund_uid ORDER BY d.decided_at DESC LIMIT 1
+) d ON true
+LEFT JOIN core.currency rc ON rc.code = d.reporting_currency;
+COMMENT ON VIEW mart.refunds IS 'One row per refund line with its latest decision. Start here.';
+COMMENT ON COLUMN mart.refunds.refund_uid IS 'ACORN id of the refund line (UUIDv5 of account and channel refund id).';
+COMMENT ON COLUMN mart.refunds.account_id IS 'Channel account, as configured in channel_accounts.yaml.';
+COMMENT ON COLUMN mart.refunds.channel IS 'amazon, shopify, magento or csv.';
+COMMENT ON COLUMN mart.refunds.marketplace IS 'Amazon marketplace code (US, DE, JP...) or the store domain.';
+COMMENT ON COLUMN mart.refunds.fulfillment_model IS 'AFN (fulfilled by Amazon), MFN (merchant-fulfilled) or STORE.';
+COMMENT ON COLUMN mart.refunds.sku IS 'Seller SKU of the refunded order line.';
+COMMENT ON COLUMN mart.refunds.category IS 'Product category of the order line.';
+COMMENT ON COLUMN mart.refunds.event_type IS 'REFUND, GUARANTEE_CLAIM (A-to-z) or CHARGEBACK.';
+COMMENT ON COLUMN mart.refunds.refunded_at IS 'When the channel posted the refund (UTC).';
+COMMENT ON COLUMN mart.refunds.reason IS 'Normalized reason (reason_taxonomy.yaml); UNMAPPED for unknown channel codes.';
+COMMENT ON COLUMN mart.refunds.raw_reason IS 'The reason code exactly as the channel sent it.';
+COMMENT ON COLUMN mart.refunds.disposition IS 'Normalized condition of the returned item; empty when nothing came back.';
+COMMENT ON COLUMN mart.refunds.currency IS 'Transaction currency (ISO 4217).';
+COMMENT ON COLUMN mart.refunds.amount IS 'Amount refunded to the buyer, in the transaction currency.';
+COMMENT ON COLUMN mart.refunds.reporting_currency IS 'Reporting currency of the policy.';
+COMMENT ON COLUMN mart.refunds.amount_reporting IS 'Amount refunded, in the reporting currency at the ECB rate of the refund date.';
+COMMENT ON COLUMN mart.refunds.seller_cost_reporting IS 'What the refund costs the seller after fees returned and kept, in the reporting currency.';
+COMMENT ON COLUMN mart.refunds.outcome IS 'approve, review, reject or claim.';
+COMMENT ON COLUMN mart.refunds.liable_party IS 'Who bears the cost: seller, marketplace, carrier or customer.';
+COMMENT ON COLUMN mart.refunds.accounting_category IS 'Ledger category (customer_return, inbound_damage, warehouse_damage, carrier_loss, chargeback, a_to_z_guarantee, goodwill...).';
+COMMENT ON COLUMN mart.refunds.decision_rule IS 'Id of the policy rule that gave the outcome.';
+COMMENT ON COLUMN mart.refunds.liability_rule IS 'Id of the policy rule that gave liability and category.';
+COMMENT ON COLUMN mart.refunds.policy_version IS 'Version of the policy file that decided.';
+COMMENT ON COLUMN mart.refunds.risk_flags IS 'Risk findings on the line (duplicate, exceeds_paid, serial_returner...).';
+COMMENT ON COLUMN mart.refunds.batch_id IS 'Batch that loaded the line: join core.batch_ledger for the landing file.';
+
+CREATE VIEW mart.refund_rate AS
+SELECT date_trunc('day', o.purchased_at)::date AS purchase_day,
+       o.account_id,
+       o.marketplace,
+       l.category,
+       count(*) AS order_lines,
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM core.refund_lines r WHERE r.line_uid = l.line_uid)) AS refunded_lines,
+       round(count(*) FILTER (WHERE EXISTS (SELECT 1 FROM core.refund_lines r WHERE r.line_uid = l.line_uid))::numeric
+             / nullif(count(*), 0), 4) AS refund_rate
+FROM core.order_lines l
+JOIN core.orders o ON o.order_uid = l.order_uid
+GROUP BY 1, 2, 3, 4;
+COMMENT ON VIEW mart.refund_rate IS 'Share of order lines refunded, by purchase day, account, marketplace and category.';
+COMMENT ON COLUMN mart.refund_rate.purchase_day IS 'Day the order was placed (UTC).';
+COMMENT ON COLUMN mart.refund_rate.account_id IS 'Channel account.';
+COMMENT ON COLUMN mart.refund_rate.marketplace IS 'Marketplace or store.';
+COMMENT ON COLUMN mart.refund_rate.category IS 'Product category.';
+COMMENT ON COLUMN mart.refund_rate.order_lines IS 'Order lines known to ACORN.';
+COMMENT ON COLUMN mart.refund_rate.refunded_lines IS 'Of those, lines with at least one refund.';
+COMMENT ON COLUMN mart.refund_rate.refund_rate IS 'refunded_lines / order_lines.';
+
+CREATE VIEW mart.cost_by_liability AS
+SELECT date_trunc('day', refunded_at)::date AS refund_day, account_id, liable_party, accounting_category,
+       reporting_currency, count(*) AS refund_lines, sum(amount_reporting) AS amount_reporting,
+       sum(seller_cost_reporting) AS seller_cost_reporting
+FROM mart.refunds
+WHERE outcome IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5;
+COMMENT ON VIEW mart.cost_by_liability IS 'Refund cost by day, liable party and accounting category, in the reporting currency.';
+COMMENT ON COLUMN mart.cost_by_liability.refund_day IS 'Day the refund was posted (UTC).';
+COMMENT ON COLUMN mart.cost_by_liability.account_id IS 'Channel account.';
+COMMENT ON COLUMN mart.cost_by_liability.liable_party IS 'seller, marketplace, carrier or customer.';
+COMMENT ON COLUMN mart.cost_by_liability.accounting_category IS 'Ledger category.';
+COMMENT ON COLUMN mart.cost_by_liability.reporting_currency IS 'Currency of the two sums.';
+COMMENT ON COLUMN mart.cost_by_liability.refund_lines IS 'Number of refund lines.';
+COMMENT ON COLUMN mart.cost_by_liability.amount_reporting IS 'Refunded to buyers.';
+COMMENT ON COLUMN mart.cost_by_liability.seller_cost_reporting IS 'Borne by the seller after fees.';
+
+CREATE VIEW mart.review_queue AS
+SELECT i.review_item_id, i.kind, i.state, i.summary, i.currency,
+       i.amount_minor::numeric / 10 ^ coalesce(c.exponent, 2) AS amount, i.refund_uid, b.account_id,
+       b.interval_start, b.interval_end, i.created_at, i.resolved_at, i.resolved_by
+FROM core.review_items i
+JOIN core.batch_ledger b ON b.batch_id = i.batch_id
+LEFT JOIN core.currency c ON c.code = i.currency;
+COMMENT ON VIEW mart.review_queue IS 'Everything sent to a person, open or answered.';
+COMMENT ON COLUMN mart.review_queue.review_item_id IS 'Id of the review item.';
+COMMENT ON COLUMN mart.review_queue.kind IS 'refund_decision (policy said review), batch_hold (money did not add up) or anomaly.';
+COMMENT ON COLUMN mart.review_queue.state IS 'open, approved, rejected or escalated.';
+COMMENT ON COLUMN mart.review_queue.summary IS 'Why it needs a person.';
+COMMENT ON COLUMN mart.review_queue.currency IS 'Currency of the amount.';
+COMMENT ON COLUMN mart.review_queue.amount IS 'Amount at stake.';
+COMMENT ON COLUMN mart.review_queue.refund_uid IS 'Refund line, for refund decisions.';
+COMMENT ON COLUMN mart.review_queue.account_id IS 'Channel account of the batch.';
+COMMENT ON COLUMN mart.review_queue.interval_start IS 'Start of the batch interval.';
+COMMENT ON COLUMN mart.review_queue.interval_end IS 'End of the batch interval.';
+COMMENT ON COLUMN mart.review_queue.created_at IS 'When it was raised.';
+COMMENT ON COLUMN mart.review_queue.resolved_at IS 'When it was answered.';
+COMMENT ON COLUMN mart.review_queue.resolved_by IS 'Who answered (Airflow user).';
+
+CREATE VIEW mart.review_throughput AS
+SELECT date_trunc('day', created_at)::date AS day, kind, count(*) AS raised,
+       count(*) FILTER (WHERE state <> 'open') AS answered,
+       avg(resolved_at - created_at) FILTER (WHERE resolved_at IS NOT NULL) AS mean_time_to_answer
+FROM core.review_items GROUP BY 1, 2;
+COMMENT ON VIEW mart.review_throughput IS 'Review items raised and answered per day.';
+COMMENT ON COLUMN mart.review_throughput.day IS 'Day raised.';
+COMMENT ON COLUMN mart.review_throughput.kind IS 'Kind of item.';
+COMMENT ON COLUMN mart.review_throughput.raised IS 'Items raised.';
+COMMENT ON COLUMN mart.review_throughput.answered IS 'Of those, answered.';
+COMMENT ON COLUMN mart.review_throughput.mean_time_to_answer IS 'Mean time from raised to answered.';
+
+CREATE VIEW mart.claims_open AS
+SELECT cl.claim_id, cl.claim_type, cl.counterparty, cl.state, cl.currency,
+       cl.amount_minor::numeric / 10 ^ c.exponent AS amount, cl.opens_on, cl.deadline,
+       cl.deadline - current_date AS days_left, cl.refund_uid, cl.evidence
+FROM core.claims cl JOIN core.currency c ON c.code = cl.currency
+WHERE cl.state IN ('open', 'filed');
+COMMENT ON VIEW mart.claims_open IS 'Claims to file against a marketplace or carrier, soonest deadline first.';
+COMMENT ON COLUMN mart.claims_open.claim_id IS 'Claim work item.';
+COMMENT ON COLUMN mart.claims_open.claim_type IS 'Kind of claim (fba_customer_return, fba_warehouse_damage, safe_t, carrier_loss, a_to_z_appeal).';
+COMMENT ON COLUMN mart.claims_open.counterparty IS 'Who should pay: marketplace or carrier.';
+COMMENT ON COLUMN mart.claims_open.state IS 'open or filed.';
+COMMENT ON COLUMN mart.claims_open.currency IS 'Currency of the amount.';
+COMMENT ON COLUMN mart.claims_open.amount IS 'Amount to recover.';
+COMMENT ON COLUMN mart.claims_open.opens_on IS 'First day the claim may be filed.';
+COMMENT ON COLUMN mart.claims_open.deadline IS 'Last day the claim may be filed.';
+COMMENT ON COLUMN mart.claims_open.days_left IS 'Days until the deadline.';
+COMMENT ON COLUMN mart.claims_open.refund_uid IS 'Refund line the claim is about.';
+COMMENT ON COLUMN mart.claims_open.evidence IS 'References to the order, delivery, return and landing files.';
+
+CREATE VIEW mart.quarantine_summary AS
+SELECT q.account_id, q.entity, q.field, q.check_name, count(*) AS rows, min(q.quarantined_at) AS first_seen,
+       max(q.quarantined_at) AS last_seen
+FROM core.quarantine q GROUP BY 1, 2, 3, 4;
+COMMENT ON VIEW mart.quarantine_summary IS 'Rows held back from loading, by account, entity, field and check.';
+COMMENT ON COLUMN mart.quarantine_summary.account_id IS 'Channel account.';
+COMMENT ON COLUMN mart.quarantine_summary.entity IS 'orders, order_lines or refund_lines.';
+COMMENT ON COLUMN mart.quarantine_summary.field IS 'Field that failed.';
+COMMENT ON COLUMN mart.quarantine_summary.check_name IS 'parse (unreadable) or the GX expectation that failed.';
+COMMENT ON COLUMN mart.quarantine_summary.rows IS 'Rows quarantined.';
+COMMENT ON COLUMN mart.quarantine_summary.first_seen IS 'First quarantined.';
+COMMENT ON COLUMN mart.quarantine_summary.last_seen IS 'Last quarantined.';
+
+CREATE MATERIALIZED VIEW mart.daily_refunds AS
+SELECT date_trunc('day', refunded_at)::date AS day, account_id, marketplace, currency, outcome,
+       count(*) AS refund_lines, sum(amount) AS amount, sum(amount_reporting) AS amount_reporting
+FROM mart.refunds GROUP BY 1, 2, 3, 4, 5;
+COMMENT ON MATERIALIZED VIEW mart.daily_refunds IS 'Refunds per day, account, marketplace and outcome; refreshed by acorn_refunds_daily.';
+COMMENT ON COLUMN mart.daily_refunds.day IS 'Day the refund was posted (UTC).';
+COMMENT ON COLUMN mart.daily_refunds.account_id IS 'Channel account.';
+COMMENT ON COLUMN mart.daily_refunds.marketplace IS 'Marketplace or store.';
+COMMENT ON COLUMN mart.daily_refunds.currency IS 'Transaction currency.';
+COMMENT ON COLUMN mart.daily_refunds.outcome IS 'Decision outcome.';
+COMMENT ON COLUMN mart.daily_refunds.refund_lines IS 'Refund lines.';
+COMMENT ON COLUMN mart.daily_refunds.amount IS 'Refunded, transaction currency.';
+COMMENT ON COLUMN mart.daily_refunds.amount_reporting IS 'Refunded, reporting currency.';
+
+GRANT SELECT ON ALL TABLES IN SCHEMA mart TO acorn_analyst;
