@@ -95,7 +95,7 @@ def to_minor(amount: Decimal | str, currency: str) -> int:
     return int(value)
 
 
-def _round_half_even_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def div_half_even(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """Integer division rounding half to even (banker's rounding), the accounting convention."""
     q, r = np.divmod(num, den)
     twice = 2 * r
@@ -121,9 +121,9 @@ def convert_minor(
     den_pow = (10 ** np.clip(-shift, 0, None)).astype(np.int64)
     bound = int(np.abs(amount).max(initial=0)) * int(rate.max(initial=0)) * int(num_pow.max(initial=1))
     if bound < 2**62:
-        return _round_half_even_div(amount * rate * num_pow, RATE_SCALE * den_pow)
+        return div_half_even(amount * rate * num_pow, RATE_SCALE * den_pow)
     num = amount.astype(object) * rate.astype(object) * num_pow.astype(object)
-    return _round_half_even_div(num, den_pow.astype(object) * RATE_SCALE).astype(np.int64)
+    return div_half_even(num, den_pow.astype(object) * RATE_SCALE).astype(np.int64)
 
 
 def sums_by_currency(frame: pd.DataFrame, amount: str = "amount_minor") -> dict[str, int]:

@@ -66,7 +66,9 @@ def quarantine_rows(
     rows = raw[mask]
     if rows.empty:
         return empty_quarantine()
-    source_rows = rows["_source_row"] if "_source_row" in rows else pd.Series(rows.index + 1, index=rows.index)
+    source_rows = (
+        rows["_source_row"] if "_source_row" in rows else pd.Series(rows.index + 1, index=rows.index)
+    )
     records = rows.drop(columns=[c for c in rows.columns if c.startswith("_")])
     out = pd.DataFrame(
         {
@@ -79,8 +81,10 @@ def quarantine_rows(
             "check": check,
             "currency": rows["currency"].astype("string") if "currency" in rows else pd.NA,
             "amount_minor": amount_minor[mask].astype("Int64") if amount_minor is not None else pd.NA,
-            "raw_record": [json.dumps(r, default=str, ensure_ascii=False)
-                           for r in records.astype(object).where(records.notna(), None).to_dict("records")],
+            "raw_record": [
+                json.dumps(r, default=str, ensure_ascii=False)
+                for r in records.astype(object).where(records.notna(), None).to_dict("records")
+            ],
         }
     )
     return out.astype(QUARANTINE_COLUMNS).reset_index(drop=True)
@@ -100,16 +104,21 @@ class _Errors:
         text = (name + ": " + reason) if isinstance(reason, str) else (name + ": " + reason.astype("string"))
         first = failed & self.field.isna()
         self.field[first] = name
-        self.reason[failed] = self.reason[failed].fillna("").str.cat(
-            pd.Series(text, index=self.reason.index)[failed], sep="; "
-        ).str.lstrip("; ")
+        self.reason[failed] = (
+            self.reason[failed]
+            .fillna("")
+            .str.cat(pd.Series(text, index=self.reason.index)[failed], sep="; ")
+            .str.lstrip("; ")
+        )
 
     @property
     def failed(self) -> pd.Series:
         return self.field.notna()
 
 
-def _parse(raw: pd.DataFrame, entity: Entity, errors: _Errors, currency: pd.Series | None) -> dict[str, pd.Series]:
+def _parse(
+    raw: pd.DataFrame, entity: Entity, errors: _Errors, currency: pd.Series | None
+) -> dict[str, pd.Series]:
     """Parse every raw column that carries a canonical field name, by the field's kind."""
     out: dict[str, pd.Series] = {}
     for f in entity.fields:
@@ -130,7 +139,9 @@ def _parse(raw: pd.DataFrame, entity: Entity, errors: _Errors, currency: pd.Seri
             errors.add(f.name, err.notna() & ~missing, err.fillna(""))
             out[f.name] = minor
         elif f.kind == "timestamp":
-            ts = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").astype("datetime64[us, UTC]")
+            ts = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").astype(
+                "datetime64[us, UTC]"
+            )
             errors.add(f.name, ts.isna() & ~missing, "not an ISO 8601 timestamp")
             out[f.name] = ts
         elif f.kind == "int":
@@ -156,8 +167,12 @@ def _finish(entity: Entity, parsed: dict[str, pd.Series], ok: pd.Series) -> pd.D
 def pseudonymize(values: pd.Series, key: bytes) -> pd.Series:
     """Keyed hash of buyer identifiers (HMAC-SHA256, 32 hex chars): joinable, not reversible."""
     return pd.Series(
-        [hmac.new(key, v.strip().lower().encode(), hashlib.sha256).hexdigest()[:32] if isinstance(v, str) else None
-         for v in values.astype(object).where(values.notna(), None)],
+        [
+            hmac.new(key, v.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
+            if isinstance(v, str)
+            else None
+            for v in values.astype(object).where(values.notna(), None)
+        ],
         index=values.index,
         dtype="string",
     )
@@ -176,8 +191,17 @@ def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Cano
         ok = ~errors.failed
         amount = parsed.get("amount_minor")
         quarantined.append(
-            quarantine_rows(raw, errors.failed, account_id=acc, entity=entity.name, key_column=key_col,
-                            field=errors.field, reason=errors.reason, check="parse", amount_minor=amount)
+            quarantine_rows(
+                raw,
+                errors.failed,
+                account_id=acc,
+                entity=entity.name,
+                key_column=key_col,
+                field=errors.field,
+                reason=errors.reason,
+                check="parse",
+                amount_minor=amount,
+            )
         )
         return _finish(entity, parsed, ok)
 

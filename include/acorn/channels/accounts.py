@@ -87,14 +87,18 @@ def parse_accounts(data: Any, source: str) -> list[ChannelAccount]:
         if channel == "amazon":
             region = raw.get("region")
             if region not in AMAZON_REGIONS:
-                raise ConfigError(source, f"region must be one of {sorted(AMAZON_REGIONS)}", field=f"{where}.region")
+                raise ConfigError(
+                    source, f"region must be one of {sorted(AMAZON_REGIONS)}", field=f"{where}.region"
+                )
             unknown = set(markets) - AMAZON_REGIONS[region]
             if unknown:
                 raise ConfigError(
                     source, f"{sorted(unknown)} not in region {region}", field=f"{where}.marketplaces"
                 )
         elif raw.get("currency") not in CURRENCY_EXPONENT:
-            raise ConfigError(source, f"currency must be one of {sorted(CURRENCY_EXPONENT)}", field=f"{where}.currency")
+            raise ConfigError(
+                source, f"currency must be one of {sorted(CURRENCY_EXPONENT)}", field=f"{where}.currency"
+            )
         if src == "live" and not raw.get("connection_id"):
             raise ConfigError(source, "a live account needs a connection_id", field=f"{where}.connection_id")
         known = {"id", "channel", "source", "marketplaces", "region", "currency", "connection_id"}

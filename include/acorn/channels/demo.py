@@ -38,31 +38,108 @@ PRICE_LEVEL = {"USD": 1.0, "CAD": 1.36, "MXN": 17.0, "GBP": 0.79, "EUR": 0.92, "
 TAX_RATE = {"USD": 0.07, "CAD": 0.13, "MXN": 0.16, "GBP": 0.20, "EUR": 0.19, "JPY": 0.10}
 
 AMAZON_REASONS = {
-    "apparel": (["APPAREL_TOO_SMALL", "APPAREL_TOO_LARGE", "APPAREL_STYLE", "DEFECTIVE", "NOT_AS_DESCRIBED"],
-                [0.3, 0.2, 0.2, 0.1, 0.2]),
-    "electronics": (["DEFECTIVE", "NOT_COMPATIBLE", "MISSING_PARTS", "FOUND_BETTER_PRICE", "UNWANTED_ITEM"],
-                    [0.35, 0.2, 0.15, 0.15, 0.15]),
-    "beauty": (["UNWANTED_ITEM", "QUALITY_UNACCEPTABLE", "SWITCHEROO", "ORDERED_WRONG_ITEM"],
-               [0.4, 0.3, 0.1, 0.2]),
-    "home": (["DAMAGED_BY_CARRIER", "DEFECTIVE", "NOT_AS_DESCRIBED", "UNWANTED_ITEM"], [0.3, 0.25, 0.2, 0.25]),
+    "apparel": (
+        ["APPAREL_TOO_SMALL", "APPAREL_TOO_LARGE", "APPAREL_STYLE", "DEFECTIVE", "NOT_AS_DESCRIBED"],
+        [0.3, 0.2, 0.2, 0.1, 0.2],
+    ),
+    "electronics": (
+        ["DEFECTIVE", "NOT_COMPATIBLE", "MISSING_PARTS", "FOUND_BETTER_PRICE", "UNWANTED_ITEM"],
+        [0.35, 0.2, 0.15, 0.15, 0.15],
+    ),
+    "beauty": (
+        ["UNWANTED_ITEM", "QUALITY_UNACCEPTABLE", "SWITCHEROO", "ORDERED_WRONG_ITEM"],
+        [0.4, 0.3, 0.1, 0.2],
+    ),
+    "home": (
+        ["DAMAGED_BY_CARRIER", "DEFECTIVE", "NOT_AS_DESCRIBED", "UNWANTED_ITEM"],
+        [0.3, 0.25, 0.2, 0.25],
+    ),
 }
-AMAZON_TRANSIT_REASONS = (["NEVER_ARRIVED", "DAMAGED_BY_FC", "UNDELIVERABLE_REFUSED",
-                           "MISSED_ESTIMATED_DELIVERY", "NEW_REASON_CODE_X7"], [0.4, 0.3, 0.15, 0.1, 0.05])
-SHOPIFY_REASONS = (["SIZE_TOO_SMALL", "SIZE_TOO_LARGE", "STYLE", "COLOR", "DEFECTIVE", "NOT_AS_DESCRIBED",
-                    "WRONG_ITEM", "UNWANTED", "OTHER"], [0.15, 0.12, 0.1, 0.08, 0.15, 0.12, 0.08, 0.15, 0.05])
-MAGENTO_REASONS = (["Wrong Size", "Changed Mind", "Defective", "Damaged in Shipping", "Not as Described",
-                    "Wrong Item", "Not Received", "Other", "Kunde unzufrieden"],
-                   [0.2, 0.2, 0.15, 0.1, 0.12, 0.08, 0.08, 0.05, 0.02])
+AMAZON_TRANSIT_REASONS = (
+    [
+        "NEVER_ARRIVED",
+        "DAMAGED_BY_FC",
+        "UNDELIVERABLE_REFUSED",
+        "MISSED_ESTIMATED_DELIVERY",
+        "NEW_REASON_CODE_X7",
+    ],
+    [0.4, 0.3, 0.15, 0.1, 0.05],
+)
+SHOPIFY_REASONS = (
+    [
+        "SIZE_TOO_SMALL",
+        "SIZE_TOO_LARGE",
+        "STYLE",
+        "COLOR",
+        "DEFECTIVE",
+        "NOT_AS_DESCRIBED",
+        "WRONG_ITEM",
+        "UNWANTED",
+        "OTHER",
+    ],
+    [0.15, 0.12, 0.1, 0.08, 0.15, 0.12, 0.08, 0.15, 0.05],
+)
+MAGENTO_REASONS = (
+    [
+        "Wrong Size",
+        "Changed Mind",
+        "Defective",
+        "Damaged in Shipping",
+        "Not as Described",
+        "Wrong Item",
+        "Not Received",
+        "Other",
+        "Kunde unzufrieden",
+    ],
+    [0.2, 0.2, 0.15, 0.1, 0.12, 0.08, 0.08, 0.05, 0.02],
+)
 
-RAW_ORDER_COLUMNS = ["external_order_id", "marketplace", "purchased_at", "currency", "fulfillment_channel",
-                     "ship_method", "buyer_email", "order_total"]
-RAW_LINE_COLUMNS = ["external_line_id", "external_order_id", "sku", "category", "quantity", "currency",
-                    "principal", "shipping", "tax", "promotion", "referral_fee", "shipped_at", "delivered_at",
-                    "shipped_late"]
-RAW_REFUND_COLUMNS = ["external_refund_id", "external_line_id", "external_order_id", "marketplace",
-                      "event_type", "refunded_at", "currency", "quantity", "principal", "shipping", "tax",
-                      "promotion", "restocking_fee", "amount", "reason", "disposition", "returnless",
-                      "return_received_at"]
+RAW_ORDER_COLUMNS = [
+    "external_order_id",
+    "marketplace",
+    "purchased_at",
+    "currency",
+    "fulfillment_channel",
+    "ship_method",
+    "buyer_email",
+    "order_total",
+]
+RAW_LINE_COLUMNS = [
+    "external_line_id",
+    "external_order_id",
+    "sku",
+    "category",
+    "quantity",
+    "currency",
+    "principal",
+    "shipping",
+    "tax",
+    "promotion",
+    "referral_fee",
+    "shipped_at",
+    "delivered_at",
+    "shipped_late",
+]
+RAW_REFUND_COLUMNS = [
+    "external_refund_id",
+    "external_line_id",
+    "external_order_id",
+    "marketplace",
+    "event_type",
+    "refunded_at",
+    "currency",
+    "quantity",
+    "principal",
+    "shipping",
+    "tax",
+    "promotion",
+    "restocking_fee",
+    "amount",
+    "reason",
+    "disposition",
+    "returnless",
+    "return_received_at",
+]
 
 
 def _seed(*parts: object) -> int:
@@ -165,13 +242,12 @@ def _hour(account: ChannelAccount, hour: datetime, seed: int, lines: int) -> dic
     prefix = {"amazon": "", "shopify": "SH", "magento": "MG", "csv": "CS"}[account.channel]
     acct_no = _seed(account.id) % 1000
     order_ids = pd.Series(
-        [f"{prefix}{acct_no:03d}-{hour_tag[:7]}-{hour_tag[7:]}{i:06d}" for i in range(n_orders)], dtype="string"
+        [f"{prefix}{acct_no:03d}-{hour_tag[:7]}-{hour_tag[7:]}{i:06d}" for i in range(n_orders)],
+        dtype="string",
     )
     if account.channel != "amazon":
         order_ids = pd.Series([f"{prefix}{hour_tag}{i:06d}" for i in range(n_orders)], dtype="string")
-    line_ids = order_ids.iloc[order_no].reset_index(drop=True) + "-" + pd.Series(
-        np.arange(n), dtype="string"
-    )
+    line_ids = order_ids.iloc[order_no].reset_index(drop=True) + "-" + pd.Series(np.arange(n), dtype="string")
     buyers = rng.integers(0, 200_000, size=n_orders)
 
     orders = pd.DataFrame(
@@ -192,8 +268,13 @@ def _hour(account: ChannelAccount, hour: datetime, seed: int, lines: int) -> dic
         {
             "external_line_id": line_ids,
             "external_order_id": order_ids.iloc[order_no].reset_index(drop=True),
-            "sku": pd.Series([f"SKU-{c[:3].upper()}-{s:04d}" for c, s in
-                              zip(CATEGORIES[cat_idx], rng.integers(0, 400, size=n), strict=True)], dtype="string"),
+            "sku": pd.Series(
+                [
+                    f"SKU-{c[:3].upper()}-{s:04d}"
+                    for c, s in zip(CATEGORIES[cat_idx], rng.integers(0, 400, size=n), strict=True)
+                ],
+                dtype="string",
+            ),
             "category": pd.Series(CATEGORIES[cat_idx], dtype="string"),
             "quantity": pd.Series(qty).astype("string"),
             "currency": pd.Series(line_ccy, dtype="string"),
@@ -208,13 +289,49 @@ def _hour(account: ChannelAccount, hour: datetime, seed: int, lines: int) -> dic
         }
     )
 
-    refunds = _refunds(rng, account, refunded, order_no, order_ids, line_ids, order_market, line_ccy,
-                       fulfil, cat_idx, qty, principal, shipping, tax, promotion, refund_ts, delivered, buyers)
+    refunds = _refunds(
+        rng,
+        account,
+        refunded,
+        order_no,
+        order_ids,
+        line_ids,
+        order_market,
+        line_ccy,
+        fulfil,
+        cat_idx,
+        qty,
+        principal,
+        shipping,
+        tax,
+        promotion,
+        refund_ts,
+        delivered,
+        buyers,
+    )
     return {"orders": orders, "order_lines": order_lines, "refunds": refunds}
 
 
-def _refunds(rng, account, refunded, order_no, order_ids, line_ids, order_market, line_ccy, fulfil, cat_idx,
-             qty, principal, shipping, tax, promotion, refund_ts, delivered, buyers) -> pd.DataFrame:
+def _refunds(
+    rng,
+    account,
+    refunded,
+    order_no,
+    order_ids,
+    line_ids,
+    order_market,
+    line_ccy,
+    fulfil,
+    cat_idx,
+    qty,
+    principal,
+    shipping,
+    tax,
+    promotion,
+    refund_ts,
+    delivered,
+    buyers,
+) -> pd.DataFrame:
     """Refund events for the refunded lines, with each channel's vocabulary and the suspicious cases."""
     idx = np.flatnonzero(refunded)
     m = len(idx)
@@ -230,8 +347,9 @@ def _refunds(rng, account, refunded, order_no, order_ids, line_ids, order_market
         reason[transit_problem] = _choice(rng, AMAZON_TRANSIT_REASONS, int(transit_problem.sum()))
         # FC damage only happens where Amazon holds the stock
         reason[(reason == "DAMAGED_BY_FC") & (model == "MFN")] = "DAMAGED_BY_CARRIER"
-        disposition = np.where(rng.random(m) < 0.65, "SELLABLE",
-                               np.where(rng.random(m) < 0.5, "CUSTOMER_DAMAGED", "DEFECTIVE")).astype(object)
+        disposition = np.where(
+            rng.random(m) < 0.65, "SELLABLE", np.where(rng.random(m) < 0.5, "CUSTOMER_DAMAGED", "DEFECTIVE")
+        ).astype(object)
         disposition[reason == "DAMAGED_BY_FC"] = "WAREHOUSE_DAMAGED"
         disposition[reason == "DAMAGED_BY_CARRIER"] = "CARRIER_DAMAGED"
         disposition[model == "MFN"] = None
@@ -252,13 +370,25 @@ def _refunds(rng, account, refunded, order_no, order_ids, line_ids, order_market
 
     partial = rng.random(m) < 0.12
     p_principal = np.where(partial, principal[idx] // 2, principal[idx])
-    seller_fault = np.isin(reason, ["DEFECTIVE", "NOT_AS_DESCRIBED", "DAMAGED_BY_CARRIER", "NEVER_ARRIVED",
-                                    "SWITCHEROO", "Defective", "Damaged in Shipping", "WRONG_ITEM"])
+    seller_fault = np.isin(
+        reason,
+        [
+            "DEFECTIVE",
+            "NOT_AS_DESCRIBED",
+            "DAMAGED_BY_CARRIER",
+            "NEVER_ARRIVED",
+            "SWITCHEROO",
+            "Defective",
+            "Damaged in Shipping",
+            "WRONG_ITEM",
+        ],
+    )
     p_shipping = np.where(seller_fault & ~partial, shipping[idx], 0)
     p_tax = np.where(partial, tax[idx] // 2, tax[idx])
     p_promo = np.where(partial, promotion[idx] // 2, promotion[idx])
-    restocking = np.where((model != "AFN") & ~seller_fault & ~returnless & (rng.random(m) < 0.2),
-                          p_principal * 15 // 100, 0)
+    restocking = np.where(
+        (model != "AFN") & ~seller_fault & ~returnless & (rng.random(m) < 0.2), p_principal * 15 // 100, 0
+    )
     over = rng.random(m) < 0.007
     p_principal = np.where(over, p_principal * 3 // 2, p_principal)
     amount = p_principal + p_shipping + p_tax - p_promo - restocking
@@ -291,15 +421,17 @@ def _refunds(rng, account, refunded, order_no, order_ids, line_ids, order_market
             "returnless": pd.Series(np.where(returnless, "true", "false"), dtype="string"),
             "return_received_at": received_txt,
             "_serial": serial,
-            "_available_at": ts + np.where(rng.random(m) < 0.03,
-                                           rng.integers(2 * 3600, 20 * 3600, size=m) * 10**9, 60 * 10**9),
+            "_available_at": ts
+            + np.where(rng.random(m) < 0.03, rng.integers(2 * 3600, 20 * 3600, size=m) * 10**9, 60 * 10**9),
         }
     )
     # a second refund on the same line, some minutes later: the classic duplicate
     dup = frame[rng.random(m) < 0.015].copy()
     if len(dup):
         dup["external_refund_id"] = dup["external_refund_id"] + "-2"
-        later = pd.to_datetime(dup["refunded_at"]) + pd.to_timedelta(rng.integers(1, 50, size=len(dup)), "min")
+        later = pd.to_datetime(dup["refunded_at"]) + pd.to_timedelta(
+            rng.integers(1, 50, size=len(dup)), "min"
+        )
         dup["refunded_at"] = later.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("string")
         frame = pd.concat([frame, dup], ignore_index=True)
     return frame
@@ -338,23 +470,27 @@ def generate(
     as_of = as_of or end
     hours = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="h", inclusive="left")
     parts = [_hour(account, h.to_pydatetime(), seed, lines_per_hour) for h in hours]
-    frames = {k: pd.concat([p[k] for p in parts], ignore_index=True) for k in ("orders", "order_lines", "refunds")}
+    frames = {
+        k: pd.concat([p[k] for p in parts], ignore_index=True) for k in ("orders", "order_lines", "refunds")
+    }
     refunds = frames["refunds"]
     if len(refunds):
         refunds = refunds[refunds["_available_at"] <= pd.Timestamp(as_of).value].reset_index(drop=True)
     rng = np.random.default_rng(_seed(seed, account.id, "malformed", start.isoformat(), end.isoformat()))
     serial = refunds.pop("_serial").to_numpy(dtype=bool) if len(refunds) else np.array([], bool)
     refunds = refunds.drop(columns=["_available_at"], errors="ignore")
-    # serial returners: a pool of 12 buyers behind 3% of refunds
+    # serial returners: a pool of 5 buyers behind 3% of refunds
     if serial.any():
         by_order = frames["orders"].set_index("external_order_id")
-        pool = np.array([f"buyer9{i:05d}@example.invalid" for i in range(12)], dtype=object)
+        pool = np.array([f"buyer9{i:05d}@example.invalid" for i in range(5)], dtype=object)
         targets = refunds.loc[serial, "external_order_id"].to_numpy()
         by_order.loc[targets, "buyer_email"] = pool[rng.integers(0, len(pool), size=len(targets))]
         frames["orders"] = by_order.reset_index()[RAW_ORDER_COLUMNS]
     control = _control_totals(refunds)
-    refunds = _malform(rng, refunds)[RAW_REFUND_COLUMNS] if len(refunds) else refunds.reindex(
-        columns=RAW_REFUND_COLUMNS
+    refunds = (
+        _malform(rng, refunds)[RAW_REFUND_COLUMNS]
+        if len(refunds)
+        else refunds.reindex(columns=RAW_REFUND_COLUMNS)
     )
     return RawBatch(
         account_id=account.id,

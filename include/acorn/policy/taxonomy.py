@@ -66,16 +66,22 @@ def load_taxonomy(path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
     for channel, mapping in data["channels"].items():
         for code, target in mapping.items():
             if target not in reasons:
-                raise ConfigError(str(path), f"maps to undeclared reason {target!r}", field=f"channels.{channel}.{code}")
+                raise ConfigError(
+                    str(path), f"maps to undeclared reason {target!r}", field=f"channels.{channel}.{code}"
+                )
     for channel, mapping in data["dispositions"].items():
         for code, target in mapping.items():
             if target not in DISPOSITIONS:
                 raise ConfigError(
-                    str(path), f"maps to unknown disposition {target!r}", field=f"dispositions.{channel}.{code}"
+                    str(path),
+                    f"maps to unknown disposition {target!r}",
+                    field=f"dispositions.{channel}.{code}",
                 )
     return Taxonomy(
         version=str(data["version"]),
         reasons=reasons,
         channel_reasons={c: {str(k): str(v) for k, v in m.items()} for c, m in data["channels"].items()},
-        channel_dispositions={c: {str(k): str(v) for k, v in m.items()} for c, m in data["dispositions"].items()},
+        channel_dispositions={
+            c: {str(k): str(v) for k, v in m.items()} for c, m in data["dispositions"].items()
+        },
     )

@@ -41,7 +41,9 @@ def _run_as() -> dict:
     try:
         entry = pwd.getpwnam(SERVER_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", SERVER_USER], check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", SERVER_USER], check=True, capture_output=True
+        )
         entry = pwd.getpwnam(SERVER_USER)
     return {"user": entry.pw_uid, "group": entry.pw_gid}
 
@@ -66,16 +68,39 @@ def ensure_running(data_dir: Path, port: int = DEFAULT_PORT) -> str:
             shutil.chown(data_dir, ids["user"], ids["group"])
             _open_path_for(data_dir)
         subprocess.run(
-            [_bin("initdb"), "-D", str(data_dir), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
-             "--no-instructions"],
-            check=True, capture_output=True, **ids,
+            [
+                _bin("initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+            ],
+            check=True,
+            capture_output=True,
+            **ids,
         )
     if not _accepting(port):
         log = data_dir / "server.log"
         result = subprocess.run(
-            [_bin("pg_ctl"), "-D", str(data_dir), "-l", str(log), "-w", "-t", "30",
-             "-o", f"-h 127.0.0.1 -p {port} -k ''", "start"],
-            capture_output=True, text=True, **ids,
+            [
+                _bin("pg_ctl"),
+                "-D",
+                str(data_dir),
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                "30",
+                "-o",
+                f"-h 127.0.0.1 -p {port} -k ''",
+                "start",
+            ],
+            capture_output=True,
+            text=True,
+            **ids,
         )
         if result.returncode != 0:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else result.stderr
@@ -93,8 +118,12 @@ def ensure_running(data_dir: Path, port: int = DEFAULT_PORT) -> str:
 
 def stop(data_dir: Path) -> None:
     if (data_dir / "postmaster.pid").exists():
-        subprocess.run([_bin("pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop"],
-                       check=False, capture_output=True, **_run_as())
+        subprocess.run(
+            [_bin("pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop"],
+            check=False,
+            capture_output=True,
+            **_run_as(),
+        )
 
 
 def _open_path_for(path: Path) -> None:

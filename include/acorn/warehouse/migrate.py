@@ -87,7 +87,9 @@ def main(argv: list[str]) -> int:
         return 2
     with psycopg.connect(argv[0]) as conn:
         report = migrate(conn)
-    print(f"warehouse at {report.current}; applied {report.applied or 'nothing'}; views {report.views_refreshed}")
+    print(
+        f"warehouse at {report.current}; applied {report.applied or 'nothing'}; views {report.views_refreshed}"
+    )
     return 0
 
 

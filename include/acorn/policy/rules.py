@@ -1,0 +1,249 @@
+"""Loading the refund policy: YAML, checked against a schema, every error naming file, rule and field."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+import yaml
+
+from acorn.errors import ConfigError
+from acorn.money import CURRENCY_EXPONENT, to_minor
+
+FieldKind = Literal["enum", "bool", "money", "count"]
+
+#: What a rule may select on, and how the value is read. Money is in the reporting currency.
+SELECTABLE: dict[str, FieldKind] = {
+    "channel": "enum",
+    "account_id": "enum",
+    "marketplace": "enum",
+    "fulfillment_model": "enum",
+    "ship_method": "enum",
+    "event_type": "enum",
+    "reason": "enum",
+    "disposition": "enum",
+    "category": "enum",
+    "currency": "enum",
+    "liable_party": "enum",
+    "returnless": "bool",
+    "shipped_late": "bool",
+    "duplicate_refund": "bool",
+    "exceeds_paid": "bool",
+    "fx_rate_missing": "bool",
+    "claimable": "bool",
+    "order_context_missing": "bool",
+    "amount_reporting": "money",
+    "seller_cost_reporting": "money",
+    "days_since_delivery": "count",
+    "buyer_refunds_90d": "count",
+}
+OUTCOMES = ("approve", "review", "reject", "claim")
+LIABLE_PARTIES = ("seller", "marketplace", "carrier", "customer")
+CLAIM_TYPES = ("fba_customer_return", "fba_warehouse_damage", "safe_t", "a_to_z_appeal", "carrier_claim")
+
+_WINDOW = {
+    "type": "object",
+    "properties": {
+        "opens_after_days": {"type": "integer", "minimum": 0},
+        "deadline_days": {"type": "integer", "minimum": 1},
+    },
+    "required": ["opens_after_days", "deadline_days"],
+    "additionalProperties": False,
+}
+_RULE = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "minLength": 1},
+        "when": {"type": "object"},
+        "why": {"type": "string"},
+    },
+    "required": ["id", "why"],
+}
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["version", "reporting_currency", "liability_rules", "decision_rules", "claim_windows"],
+    "additionalProperties": False,
+    "properties": {
+        "version": {"type": "string", "minLength": 1},
+        "reporting_currency": {"enum": sorted(CURRENCY_EXPONENT)},
+        "fees": {"type": "object"},
+        "liability_rules": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "allOf": [_RULE],
+                "properties": {
+                    "id": {},
+                    "when": {},
+                    "why": {},
+                    "liable_party": {"enum": list(LIABLE_PARTIES)},
+                    "accounting_category": {"type": "string", "pattern": "^[a-z_]+$"},
+                    "claim": {"enum": list(CLAIM_TYPES)},
+                },
+                "required": ["liable_party", "accounting_category"],
+                "additionalProperties": False,
+            },
+        },
+        "decision_rules": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "allOf": [_RULE],
+                "properties": {"id": {}, "when": {}, "why": {}, "outcome": {"enum": list(OUTCOMES)}},
+                "required": ["outcome"],
+                "additionalProperties": False,
+            },
+        },
+        "claim_windows": {
+            "type": "object",
+            "required": ["default"],
+            "additionalProperties": {
+                "type": "object",
+                "propertyNames": {"enum": list(CLAIM_TYPES)},
+                "additionalProperties": _WINDOW,
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    op: str  # eq, in, not_in, gte, gt, lte, lt
+    value: Any
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    conditions: tuple[Condition, ...]
+    why: str
+    outcome: str | None = None
+    liable_party: str | None = None
+    accounting_category: str | None = None
+    claim: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: str
+    source: str
+    checksum: str
+    reporting_currency: str
+    liability_rules: tuple[Rule, ...]
+    decision_rules: tuple[Rule, ...]
+    claim_windows: dict[str, dict[str, tuple[int, int]]]
+    admin_fee_channels: tuple[str, ...]
+    admin_fee_max_units: int
+    admin_fee_referral_share: Decimal
+
+
+def _conditions(when: dict[str, Any], policy: dict, source: str, where: str) -> tuple[Condition, ...]:
+    out: list[Condition] = []
+    for name, spec in when.items():
+        field = f"{where}.when.{name}"
+        kind = SELECTABLE.get(name)
+        if kind is None:
+            raise ConfigError(source, f"unknown field; rules can select on {sorted(SELECTABLE)}", field=field)
+        ops = spec if isinstance(spec, dict) else ({"in": spec} if isinstance(spec, list) else {"eq": spec})
+        for op, value in ops.items():
+            if op not in ("eq", "in", "not_in", "gte", "gt", "lte", "lt"):
+                raise ConfigError(source, f"unknown operator {op!r}", field=field)
+            if kind == "bool" and (op != "eq" or not isinstance(value, bool)):
+                raise ConfigError(source, "expects true or false", field=field)
+            if kind == "enum" and op in ("gte", "gt", "lte", "lt"):
+                raise ConfigError(
+                    source, f"{op} needs a number; this field takes values or lists", field=field
+                )
+            if op in ("in", "not_in") and not isinstance(value, list):
+                raise ConfigError(source, f"{op} needs a list", field=field)
+            if kind == "money":
+                try:
+                    value = to_minor(Decimal(str(value)), policy["reporting_currency"])
+                except (InvalidOperation, ValueError) as exc:
+                    raise ConfigError(
+                        source, f"not an amount in {policy['reporting_currency']}: {exc}", field=field
+                    ) from None
+            if kind == "count" and not isinstance(value, int):
+                raise ConfigError(source, "expects a whole number", field=field)
+            out.append(Condition(name, op, value))
+    return tuple(out)
+
+
+def _rules(policy: dict, key: str, source: str) -> tuple[Rule, ...]:
+    rules: list[Rule] = []
+    ids: set[str] = set()
+    items = policy[key]
+    for i, raw in enumerate(items):
+        where = f"{key}[{raw['id']}]"
+        if raw["id"] in ids:
+            raise ConfigError(source, "rule id used twice", field=where)
+        ids.add(raw["id"])
+        when = raw.get("when") or {}
+        if i == len(items) - 1 and when:
+            raise ConfigError(
+                source, "the last rule must have no `when`, so every line gets a result", field=where
+            )
+        rules.append(
+            Rule(
+                id=raw["id"],
+                conditions=_conditions(when, policy, source, where),
+                why=raw["why"],
+                outcome=raw.get("outcome"),
+                liable_party=raw.get("liable_party"),
+                accounting_category=raw.get("accounting_category"),
+                claim=raw.get("claim"),
+            )
+        )
+    return tuple(rules)
+
+
+def parse_policy(data: Any, source: str, checksum: str = "") -> Policy:
+    """Check a policy document and build the rules; errors name ``source``, the rule and the field."""
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        path = list(err.absolute_path)
+        if len(path) >= 2 and isinstance(path[1], int) and isinstance(data, dict):
+            rule = data[path[0]][path[1]]
+            rule_id = rule.get("id", f"#{path[1] + 1}") if isinstance(rule, dict) else f"#{path[1] + 1}"
+            field = ".".join([f"{path[0]}[{rule_id}]", *map(str, path[2:])])
+        else:
+            field = ".".join(map(str, path)) or "(top level)"
+        raise ConfigError(source, err.message, field=field)
+    fee = (data.get("fees") or {}).get("refund_admin_fee") or {}
+    windows = {
+        market: {claim: (w["opens_after_days"], w["deadline_days"]) for claim, w in spec.items()}
+        for market, spec in data["claim_windows"].items()
+    }
+    return Policy(
+        version=data["version"],
+        source=source,
+        checksum=checksum,
+        reporting_currency=data["reporting_currency"],
+        liability_rules=_rules(data, "liability_rules", source),
+        decision_rules=_rules(data, "decision_rules", source),
+        claim_windows=windows,
+        admin_fee_channels=tuple(fee.get("channels", ["amazon"])),
+        admin_fee_max_units=int(fee.get("max_units", 5)),
+        admin_fee_referral_share=Decimal(str(fee.get("referral_fee_share", "0.20"))),
+    )
+
+
+def load_policy(path: Path) -> Policy:
+    """Read a policy file; a missing or broken file fails with a message that names it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "policy file not found (set ACORN_POLICY_FILE)") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), f"not valid YAML: {exc}") from None
+    return parse_policy(data, str(path), hashlib.sha256(text.encode()).hexdigest()[:12])

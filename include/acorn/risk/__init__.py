@@ -1,0 +1,1 @@
+"""Risk findings: duplicate refunds, refunds above what was paid, serial returners."""
