@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from acorn.channels.raw import RawBatch
-from acorn.money import parse_minor
+from acorn.money import CURRENCY_EXPONENT, parse_minor
 from acorn.policy.taxonomy import Taxonomy
 from acorn.schema import ORDER_LINES, ORDERS, REFUND_LINES, Entity, uids
 
@@ -27,7 +27,7 @@ QUARANTINE_COLUMNS = {
     "source_key": "string",
     "field": "string",
     "reason": "string",
-    "check": "string",
+    "check_name": "string",
     "currency": "string",
     "amount_minor": "Int64",
     "raw_record": "string",
@@ -78,7 +78,7 @@ def quarantine_rows(
             "source_key": rows[key_column].astype("string"),
             "field": field[mask].astype("string"),
             "reason": reason[mask].astype("string"),
-            "check": check,
+            "check_name": check,
             "currency": rows["currency"].astype("string") if "currency" in rows else pd.NA,
             "amount_minor": amount_minor[mask].astype("Int64") if amount_minor is not None else pd.NA,
             "raw_record": [
@@ -121,6 +121,9 @@ def _parse(
 ) -> dict[str, pd.Series]:
     """Parse every raw column that carries a canonical field name, by the field's kind."""
     out: dict[str, pd.Series] = {}
+    if currency is not None:
+        known = currency.isin(list(CURRENCY_EXPONENT))
+        errors.add("currency", ~known & currency.notna(), "unknown currency code")
     for f in entity.fields:
         if f.name.endswith("_minor") and f.name.removesuffix("_minor") in raw:
             src = raw[f.name.removesuffix("_minor")]
@@ -136,7 +139,7 @@ def _parse(
             out[f.name] = text
         elif f.kind == "money":
             minor, err = parse_minor(text, currency)
-            errors.add(f.name, err.notna() & ~missing, err.fillna(""))
+            errors.add(f.name, err.notna() & ~missing & (err != "unknown currency"), err.fillna(""))
             out[f.name] = minor
         elif f.kind == "timestamp":
             ts = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").astype(

@@ -27,6 +27,7 @@ from acorn.channels.accounts import ChannelAccount
 from acorn.channels.raw import RawBatch
 from acorn.money import CURRENCY_EXPONENT, parse_minor
 
+HOUR_NS = 3600 * 10**9
 CATEGORIES = np.array(["apparel", "electronics", "beauty", "home"])
 CATEGORY_WEIGHTS = np.array([0.35, 0.25, 0.2, 0.2])
 RETURN_RATE = np.array([0.30, 0.11, 0.08, 0.07])
@@ -432,6 +433,8 @@ def _refunds(
         later = pd.to_datetime(dup["refunded_at"]) + pd.to_timedelta(
             rng.integers(1, 50, size=len(dup)), "min"
         )
+        hour_end = pd.Timestamp(int(refund_ts.min() // HOUR_NS * HOUR_NS + HOUR_NS - 10**9), tz="UTC")
+        later = later.clip(upper=hour_end)
         dup["refunded_at"] = later.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("string")
         frame = pd.concat([frame, dup], ignore_index=True)
     return frame

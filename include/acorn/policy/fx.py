@@ -24,7 +24,7 @@ RATES_COLUMNS = {"rate_date": "datetime64[us]", "currency": "string", "rate_e6":
 def read_ecb_csv(source: Path | str | io.StringIO) -> pd.DataFrame:
     """Parse an ECB ``eurofxref-hist.csv``-shaped file into (rate_date, currency, rate_e6) rows.
 
-    Unknown currencies are skipped (ACORN cannot hold their amounts anyway); "N/A" cells are gaps. A
+    EUR itself is implicit (1 per 1 EUR). Unknown currencies are skipped (ACORN cannot hold their amounts anyway); "N/A" cells are gaps. A
     malformed value fails with the file, line and currency.
     """
     name = str(source) if not isinstance(source, io.StringIO) else "<ECB rates>"
@@ -51,8 +51,7 @@ def read_ecb_csv(source: Path | str | io.StringIO) -> pd.DataFrame:
             if value <= 0:
                 raise ConfigError(name, "rate must be positive", field=f"line {i + 2}: {ccy}")
             rows.append((dates.iloc[i], ccy, int(value.scaleb(RATE_DECIMALS).to_integral_value())))
-    eur = [(d, "EUR", 10**RATE_DECIMALS) for d in dates.unique()]
-    frame = pd.DataFrame(rows + eur, columns=list(RATES_COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(RATES_COLUMNS))
     return frame.astype(RATES_COLUMNS).sort_values(["currency", "rate_date"]).reset_index(drop=True)
 
 
@@ -68,7 +67,13 @@ def cross_rates(
     )
     keys = pd.DataFrame({"currency": currency.astype("string"), "day": day}).drop_duplicates()
     keys = keys.sort_values("day")
-    rates = rates.astype(RATES_COLUMNS).sort_values("rate_date")
+    rates = rates.astype(RATES_COLUMNS)
+    euro = pd.DataFrame(
+        {"rate_date": rates["rate_date"].unique(), "currency": "EUR", "rate_e6": 10**RATE_DECIMALS}
+    )
+    rates = pd.concat([rates[rates["currency"] != "EUR"], euro.astype(RATES_COLUMNS)]).sort_values(
+        "rate_date"
+    )
 
     def at(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.astype({"currency": "string"})

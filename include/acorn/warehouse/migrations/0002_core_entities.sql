@@ -5,7 +5,7 @@ CREATE TABLE core.batch_ledger (
     interval_start   timestamptz NOT NULL,
     interval_end     timestamptz NOT NULL,
     content_hash     text        NOT NULL,
-    status           text        NOT NULL CHECK (status IN ('committing', 'committed')),
+    status           text        NOT NULL CHECK (status IN ('loaded', 'held')),
     verdict          text        NOT NULL,
     landing_uri      text,
     rows_in          jsonb       NOT NULL,

@@ -1,0 +1,269 @@
+"""The pipeline's stages for one channel account and one data interval, free of Airflow.
+
+Each stage reads the batch folder the previous one wrote and returns a small report (counts, sums per
+currency, the folder's URI) that is safe to pass through XCom and to log. The DAG tasks in ``plugins/`` are
+thin wrappers that supply the landing root, the warehouse connection and the settings.
+
+    extract  -> raw_*.parquet (as received), canonical_*.parquet, quarantine_parse.parquet, control.json
+    validate -> valid_*.parquet, quarantine.parquet, verdict.json
+    decide   -> decisions.parquet, claims.parquet, review_items.parquet
+    load     -> the warehouse, one transaction
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+import psycopg
+
+from acorn.channels import demo
+from acorn.channels.accounts import ChannelAccount
+from acorn.channels.raw import RawBatch
+from acorn.errors import ConfigError
+from acorn.landing import PathLike, read_frame, read_json, write_frame, write_json
+from acorn.money import describe_sums, sums_by_currency
+from acorn.normalize import Canonical, normalize
+from acorn.policy.engine import build_facts, decide
+from acorn.policy.rules import Policy
+from acorn.policy.taxonomy import Taxonomy
+from acorn.quality.validate import validate
+from acorn.review import review_items
+from acorn.warehouse import queries
+from acorn.warehouse.load import Batch, load_batch
+
+log = logging.getLogger(__name__)
+ENTITIES = ("orders", "order_lines", "refund_lines")
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    seed: int = 7
+    lines_per_hour: int = 60
+
+
+def fetch(
+    account: ChannelAccount, start: datetime, end: datetime, as_of: datetime, demo_options: DemoOptions
+) -> RawBatch:
+    """Ask the account's channel for the interval. Live connectors plug in here (one module per channel)."""
+    if account.source == "demo":
+        return demo.generate(
+            account,
+            start,
+            end,
+            seed=demo_options.seed,
+            lines_per_hour=demo_options.lines_per_hour,
+            as_of=as_of,
+        )
+    raise ConfigError(
+        f"channel account {account.id}",
+        f"no live connector for channel {account.channel!r} in this version; use source: demo",
+        field="source",
+    )
+
+
+def _counts(canonical: Canonical) -> dict[str, int]:
+    return {name: len(getattr(canonical, name)) for name in ENTITIES}
+
+
+def extract(
+    account: ChannelAccount,
+    start: datetime,
+    end: datetime,
+    folder: PathLike,
+    *,
+    as_of: datetime,
+    taxonomy: Taxonomy,
+    pseudonym_key: bytes,
+    demo_options: DemoOptions,
+) -> dict:
+    """Fetch, keep the raw payload as received, and map it to canonical rows."""
+    raw = fetch(account, start, end, as_of, demo_options)
+    write_frame(folder, "raw_orders", raw.orders)
+    write_frame(folder, "raw_order_lines", raw.order_lines)
+    write_frame(folder, "raw_refunds", raw.refunds)
+    canonical = normalize(raw, taxonomy, pseudonym_key)
+    for name in ENTITIES:
+        write_frame(folder, f"canonical_{name}", getattr(canonical, name))
+    write_frame(folder, "quarantine_parse", canonical.quarantine)
+    report = {
+        "account_id": account.id,
+        "landing": str(folder),
+        "read": {
+            "orders": len(raw.orders),
+            "order_lines": len(raw.order_lines),
+            "refund_lines": len(raw.refunds),
+        },
+        "kept": _counts(canonical),
+        "quarantined": len(canonical.quarantine),
+        "control_totals_minor": raw.control_totals,
+        "refunds_minor": sums_by_currency(canonical.refund_lines),
+    }
+    write_json(folder, "control", {"control_totals_minor": raw.control_totals, "read": report["read"]})
+    log.info(
+        "extract %s [%s, %s): read %s; kept %s; quarantined %d; refunds %s (channel control total %s)",
+        account.id,
+        start,
+        end,
+        report["read"],
+        report["kept"],
+        report["quarantined"],
+        describe_sums(report["refunds_minor"]),
+        describe_sums(raw.control_totals),
+    )
+    return report
+
+
+def validate_stage(folder: PathLike, account_id: str, start: datetime, end: datetime) -> dict:
+    """Run the GX suites; quarantine failing rows; give the batch its verdict."""
+    canonical = Canonical(
+        *(read_frame(folder, f"canonical_{name}") for name in ENTITIES),
+        read_frame(folder, "quarantine_parse"),
+    )
+    control = read_json(folder, "control")
+    result = validate(
+        canonical,
+        account_id=account_id,
+        interval_start=start,
+        interval_end=end,
+        control_totals=control["control_totals_minor"],
+    )
+    for name in ENTITIES:
+        write_frame(folder, f"valid_{name}", getattr(result.canonical, name))
+    write_frame(folder, "quarantine", result.canonical.quarantine)
+    report = {
+        "account_id": account_id,
+        "landing": str(folder),
+        "verdict": result.verdict.status,
+        "checks": result.verdict.checks,
+        "expectations": result.expectations,
+        "kept": _counts(result.canonical),
+        "quarantined": len(result.canonical.quarantine),
+        "quarantined_by_field": result.canonical.quarantine["field"].value_counts().to_dict(),
+        "refunds_minor": sums_by_currency(result.canonical.refund_lines),
+    }
+    write_json(folder, "verdict", report)
+    log.info(
+        "validate %s: verdict %s; kept %s; quarantined %d %s; refunds kept %s",
+        account_id,
+        report["verdict"],
+        report["kept"],
+        report["quarantined"],
+        report["quarantined_by_field"],
+        describe_sums(report["refunds_minor"]),
+    )
+    return report
+
+
+def decide_stage(
+    conn: psycopg.Connection,
+    folder: PathLike,
+    account_id: str,
+    start: datetime,
+    end: datetime,
+    policy: Policy,
+) -> dict:
+    """Decide every valid refund line with the policy, the warehouse's rates and history."""
+    refunds = read_frame(folder, "valid_refund_lines")
+    lines = read_frame(folder, "valid_order_lines")
+    orders = read_frame(folder, "valid_orders")
+    verdict = read_json(folder, "verdict")
+    missing = sorted(set(refunds["line_uid"]) - set(lines["line_uid"]))
+    if missing:
+        known_lines, known_orders = queries.order_context(conn, missing)
+        lines = pd.concat([lines, known_lines], ignore_index=True)
+        orders = pd.concat([orders, known_orders], ignore_index=True)
+    facts = build_facts(refunds, lines, orders)
+    history = queries.refund_history(
+        conn, refunds["line_uid"].tolist(), facts["buyer_ref"].dropna().unique().tolist()
+    )
+    rates = queries.fx_rates(conn, start.date(), end.date())
+    decided = decide(facts, policy, rates, history)
+    hold = verdict["checks"][0] if verdict["verdict"] == "hold" else None
+    items = review_items(
+        decided.decisions, refunds, account_id=account_id, interval_start=start, interval_end=end, hold=hold
+    )
+    write_frame(folder, "decisions", decided.decisions)
+    write_frame(folder, "claims", decided.claims)
+    write_frame(folder, "review_items", items)
+    report = {
+        "account_id": account_id,
+        "landing": str(folder),
+        "policy_version": policy.version,
+        "verdict": verdict["verdict"],
+        "outcomes": decided.decisions["outcome"].value_counts().to_dict(),
+        "liability": decided.decisions["liable_party"].value_counts().to_dict(),
+        "categories": decided.decisions["accounting_category"].value_counts().to_dict(),
+        "claims": len(decided.claims),
+        "review_items": len(items),
+        "refunds_reporting_minor": int(decided.decisions["amount_reporting_minor"].sum()),
+        "reporting_currency": policy.reporting_currency,
+    }
+    log.info(
+        "decide %s with policy %s: outcomes %s; liability %s; claims %d; review items %d",
+        account_id,
+        policy.version,
+        report["outcomes"],
+        report["liability"],
+        report["claims"],
+        len(items),
+    )
+    return report
+
+
+def load_stage(
+    conn: psycopg.Connection,
+    folder: PathLike,
+    account_id: str,
+    start: datetime,
+    end: datetime,
+    dag_run_id: str | None,
+) -> dict:
+    """Load the batch in one transaction; a replay of the same content writes nothing."""
+    verdict = read_json(folder, "verdict")
+    control = read_json(folder, "control")
+    frames = {name: read_frame(folder, f"valid_{name}") for name in ENTITIES}
+    frames.update(
+        {name: read_frame(folder, name) for name in ("decisions", "claims", "review_items", "quarantine")}
+    )
+    batch = Batch(
+        account_id=account_id,
+        interval_start=start,
+        interval_end=end,
+        verdict=verdict["verdict"],
+        frames=frames,
+        rows_in=control["read"],
+        amounts_in=control["control_totals_minor"],
+        landing_uri=str(folder),
+        dag_run_id=dag_run_id,
+    )
+    result = load_batch(conn, batch)
+    held = verdict["verdict"] == "hold"
+    review = frames["review_items"]
+    report = {
+        "account_id": account_id,
+        "landing": str(folder),
+        "batch_id": result.batch_id,
+        "replay": result.replay,
+        "verdict": verdict["verdict"],
+        "inserted": result.inserted,
+        "updated": result.updated,
+        "loaded_refunds_minor": {} if held else sums_by_currency(frames["refund_lines"]),
+        "quarantined": len(frames["quarantine"]),
+        "review_items": len(review),
+        "review_minor": sums_by_currency(review.dropna(subset=["currency"])) if len(review) else {},
+    }
+    log.info(
+        "load %s: batch %s %s; inserted %s; updated %s; refunds loaded %s; quarantined %d; review items %d",
+        account_id,
+        result.batch_id,
+        "replayed (no change)" if result.replay else "written",
+        result.inserted,
+        result.updated,
+        describe_sums(report["loaded_refunds_minor"]),
+        report["quarantined"],
+        len(review),
+    )
+    return report

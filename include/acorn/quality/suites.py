@@ -1,0 +1,75 @@
+"""The expectation suites, one per canonical entity, defined in code (GX Core 1.x).
+
+Row-level expectations decide which rows are quarantined; they are written so that each failing row can be
+named (GX's ``unexpected_index_list``). Batch-level checks (money identity) live in :mod:`.validate`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+from acorn.money import CURRENCY_EXPONENT
+from acorn.schema import EVENT_TYPES, FULFILLMENT_MODELS
+
+MAX_MINOR = 10**11  # a single line above 1bn in any currency is a parsing accident, not a refund
+CURRENCIES = sorted(CURRENCY_EXPONENT)
+
+
+def _non_negative(*columns: str) -> list[gxe.Expectation]:
+    return [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=MAX_MINOR) for c in columns]
+
+
+def orders_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="orders",
+        expectations=[
+            gxe.ExpectColumnValuesToBeUnique(column="order_uid"),
+            gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=CURRENCIES),
+            gxe.ExpectColumnValuesToBeInSet(column="fulfillment_model", value_set=list(FULFILLMENT_MODELS)),
+            *_non_negative("order_total_minor"),
+        ],
+    )
+
+
+def order_lines_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="order_lines",
+        expectations=[
+            gxe.ExpectColumnValuesToBeUnique(column="line_uid"),
+            gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=CURRENCIES),
+            gxe.ExpectColumnValuesToBeBetween(column="quantity", min_value=1, max_value=10_000),
+            *_non_negative(
+                "principal_minor", "shipping_minor", "tax_minor", "promotion_minor", "referral_fee_minor"
+            ),
+        ],
+    )
+
+
+def refund_lines_suite(interval_start: datetime, interval_end: datetime) -> gx.ExpectationSuite:
+    """Refund lines of one interval: amounts add up, codes are known, the event lies in the interval."""
+    return gx.ExpectationSuite(
+        name="refund_lines",
+        expectations=[
+            gxe.ExpectColumnValuesToBeUnique(column="refund_uid"),
+            gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=CURRENCIES),
+            gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=list(EVENT_TYPES)),
+            gxe.ExpectColumnValuesToBeBetween(column="quantity", min_value=1, max_value=10_000),
+            *_non_negative(
+                "principal_minor",
+                "shipping_minor",
+                "tax_minor",
+                "promotion_minor",
+                "restocking_fee_minor",
+                "amount_minor",
+            ),
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="amount_minor", column_B="components_minor"),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="refunded_at_epoch_s",
+                min_value=int(interval_start.timestamp()),
+                max_value=int(interval_end.timestamp()) - 1,
+            ),
+        ],
+    )

@@ -1,0 +1,185 @@
+"""Validate a canonical batch: GX row-level expectations -> quarantine, money identity -> batch verdict.
+
+The verdict is ``pass`` or ``hold``. A held batch is not loaded (only its ledger row, quarantine and a
+review item are): its money does not add up against the channel's own control totals, which no row-level
+fix explains.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import great_expectations as gx
+import pandas as pd
+
+from acorn.normalize import Canonical, empty_quarantine, quarantine_rows
+from acorn.quality.suites import order_lines_suite, orders_suite, refund_lines_suite
+
+log = logging.getLogger(__name__)
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
+@dataclass
+class Verdict:
+    status: str  # "pass" or "hold"
+    checks: list[dict] = field(default_factory=list)
+
+    @property
+    def held(self) -> bool:
+        return self.status == "hold"
+
+
+@dataclass
+class Validated:
+    canonical: Canonical
+    verdict: Verdict
+    expectations: dict[str, dict]
+
+
+def _context() -> gx.data_context.AbstractDataContext:
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return ctx
+
+
+def run_suite(frame: pd.DataFrame, suite: gx.ExpectationSuite) -> tuple[dict[int, list[str]], dict]:
+    """Run ``suite`` over ``frame``; return failing row positions with the expectations they failed."""
+    if frame.empty:
+        return {}, {"evaluated": 0, "successful": 0, "success": True}
+    ctx = _context()
+    name = suite.name
+    batch = (
+        ctx.data_sources.add_pandas(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+    )
+    definition = ctx.validation_definitions.add(
+        gx.ValidationDefinition(name=name, data=batch, suite=ctx.suites.add(suite))
+    )
+    result = definition.run(
+        batch_parameters={"dataframe": frame.reset_index(drop=True)},
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": []},
+    )
+    failures: dict[int, list[str]] = {}
+    summary: dict[str, int | bool] = {
+        "evaluated": int(result.statistics["evaluated_expectations"]),
+        "successful": int(result.statistics["successful_expectations"]),
+        "success": bool(result.success),
+    }
+    for r in result.results:
+        if r.success:
+            continue
+        cfg = r.expectation_config
+        column = cfg.kwargs.get("column") or cfg.kwargs.get("column_A") or "(table)"
+        label = f"{cfg.type}({column})"
+        summary[label] = int(r.result.get("unexpected_count") or 0)
+        for idx in r.result.get("unexpected_index_list") or []:
+            row = idx if isinstance(idx, int) else int(next(iter(idx.values())))
+            failures.setdefault(row, []).append(label)
+    return failures, summary
+
+
+def _quarantine_failures(
+    frame: pd.DataFrame, failures: dict[int, list[str]], account_id: str, entity: str, key: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if not failures:
+        return frame, empty_quarantine()
+    frame = frame.reset_index(drop=True)
+    mask = pd.Series(False, index=frame.index)
+    mask[list(failures)] = True
+    labels = pd.Series({i: "; ".join(v) for i, v in failures.items()}).reindex(frame.index)
+    fields = labels.str.extract(r"\((\w+)\)", expand=False).astype("string")
+    q = quarantine_rows(
+        frame.astype({c: "string" for c in frame.columns if str(frame[c].dtype).startswith("datetime")}),
+        mask,
+        account_id=account_id,
+        entity=entity,
+        key_column=key,
+        field=fields,
+        reason=labels,
+        check="great_expectations",
+        amount_minor=frame["amount_minor"] if "amount_minor" in frame else None,
+    )
+    return frame[~mask].reset_index(drop=True), q
+
+
+def money_identity(control_totals: dict[str, int], kept: pd.DataFrame, quarantine: pd.DataFrame) -> dict:
+    """Per currency: the channel's control total = refunds kept + refunds quarantined.
+
+    Quarantined rows whose amount could not be read make an exact check impossible; their count is reported
+    and the difference is attributed to them. Any other difference holds the batch.
+    """
+    q = quarantine[quarantine["entity"] == "refund_lines"]
+    readable = q[q["amount_minor"].notna() & q["currency"].isin(list(control_totals))]
+    unreadable = len(q) - len(readable)
+    kept_sums = kept.groupby("currency")["amount_minor"].sum() if len(kept) else pd.Series(dtype="int64")
+    q_sums = readable.groupby("currency")["amount_minor"].sum() if len(readable) else pd.Series(dtype="int64")
+    diffs: dict[str, int] = {}
+    for ccy in sorted(set(control_totals) | set(kept_sums.index) | set(q_sums.index)):
+        diff = int(control_totals.get(ccy, 0)) - int(kept_sums.get(ccy, 0)) - int(q_sums.get(ccy, 0))
+        if diff:
+            diffs[ccy] = diff
+    ok = not diffs or unreadable > 0
+    return {
+        "check": "money_identity",
+        "success": ok,
+        "differences_minor": diffs,
+        "unreadable_quarantined_rows": unreadable,
+        "detail": "control total = kept + quarantined, per currency"
+        + (
+            ""
+            if not diffs
+            else f"; unexplained {diffs}"
+            if not unreadable
+            else f"; {diffs} sits in unreadable rows"
+        ),
+    }
+
+
+def validate(
+    canonical: Canonical,
+    *,
+    account_id: str,
+    interval_start: datetime,
+    interval_end: datetime,
+    control_totals: dict[str, int],
+) -> Validated:
+    """Run the suites, move failing rows to quarantine, and give the batch its verdict."""
+    quarantined = [canonical.quarantine]
+    expectations: dict[str, dict] = {}
+
+    orders_failures, expectations["orders"] = run_suite(canonical.orders, orders_suite())
+    orders, q = _quarantine_failures(
+        canonical.orders, orders_failures, account_id, "orders", "external_order_id"
+    )
+    quarantined.append(q)
+
+    line_failures, expectations["order_lines"] = run_suite(canonical.order_lines, order_lines_suite())
+    lines, q = _quarantine_failures(
+        canonical.order_lines, line_failures, account_id, "order_lines", "external_line_id"
+    )
+    quarantined.append(q)
+
+    refunds = canonical.refund_lines
+    probe = refunds.assign(
+        components_minor=refunds["principal_minor"]
+        + refunds["shipping_minor"]
+        + refunds["tax_minor"]
+        - refunds["promotion_minor"]
+        - refunds["restocking_fee_minor"],
+        refunded_at_epoch_s=refunds["refunded_at"].astype("int64") // 10**6,
+    )
+    refund_failures, expectations["refund_lines"] = run_suite(
+        probe, refund_lines_suite(interval_start, interval_end)
+    )
+    refunds, q = _quarantine_failures(
+        refunds, refund_failures, account_id, "refund_lines", "external_refund_id"
+    )
+    quarantined.append(q)
+
+    quarantine = pd.concat([x for x in quarantined if len(x)] or [empty_quarantine()], ignore_index=True)
+    identity = money_identity(control_totals, refunds, quarantine)
+    verdict = Verdict("pass" if identity["success"] else "hold", [identity])
+    return Validated(Canonical(orders, lines, refunds, quarantine), verdict, expectations)

@@ -1,0 +1,383 @@
+"""Idempotent batch loads: one transaction, a ledger keyed by content, COPY into staging, upsert on keys.
+
+A batch is one channel account and one data interval. Loading the same content twice changes nothing (the
+ledger row says it was loaded); loading changed content for the same interval (late data) upserts only the
+rows that differ (``IS DISTINCT FROM``). Review items and claims are inserted once and never overwritten:
+their state belongs to the people who work them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql
+
+from acorn.schema import uid
+
+COPY_CHUNK_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class Target:
+    """How one frame lands in its core table."""
+
+    table: str
+    key: tuple[str, ...]
+    columns: tuple[str, ...]
+    on_conflict: str = "update"  # "update" changed rows, or "nothing"
+    with_batch_id: bool = True
+
+
+TARGETS: dict[str, Target] = {
+    "orders": Target(
+        "orders",
+        ("order_uid",),
+        (
+            "order_uid",
+            "account_id",
+            "channel",
+            "marketplace",
+            "external_order_id",
+            "purchased_at",
+            "currency",
+            "fulfillment_model",
+            "ship_method",
+            "buyer_ref",
+            "order_total_minor",
+        ),
+    ),
+    "order_lines": Target(
+        "order_lines",
+        ("line_uid",),
+        (
+            "line_uid",
+            "order_uid",
+            "account_id",
+            "external_line_id",
+            "sku",
+            "category",
+            "quantity",
+            "currency",
+            "principal_minor",
+            "shipping_minor",
+            "tax_minor",
+            "promotion_minor",
+            "referral_fee_minor",
+            "shipped_at",
+            "delivered_at",
+            "shipped_late",
+        ),
+    ),
+    "refund_lines": Target(
+        "refund_lines",
+        ("refund_uid",),
+        (
+            "refund_uid",
+            "line_uid",
+            "order_uid",
+            "account_id",
+            "channel",
+            "marketplace",
+            "external_refund_id",
+            "event_type",
+            "refunded_at",
+            "currency",
+            "quantity",
+            "principal_minor",
+            "shipping_minor",
+            "tax_minor",
+            "promotion_minor",
+            "restocking_fee_minor",
+            "amount_minor",
+            "raw_reason",
+            "reason",
+            "disposition",
+            "returnless",
+            "return_received_at",
+        ),
+    ),
+    "decisions": Target(
+        "decisions",
+        ("refund_uid", "policy_version"),
+        (
+            "refund_uid",
+            "policy_version",
+            "outcome",
+            "decision_rule",
+            "decision_reason",
+            "liable_party",
+            "liability_rule",
+            "liability_reason",
+            "accounting_category",
+            "claim_type",
+            "claim_opens_on",
+            "claim_deadline",
+            "risk_flags",
+            "reporting_currency",
+            "fx_rate_e9",
+            "fx_rate_date",
+            "amount_reporting_minor",
+            "refund_admin_fee_minor",
+            "referral_fee_returned_minor",
+            "seller_cost_minor",
+            "seller_cost_reporting_minor",
+            "recoverable_minor",
+        ),
+    ),
+    "claims": Target(
+        "claims",
+        ("claim_id",),
+        (
+            "claim_id",
+            "refund_uid",
+            "claim_type",
+            "counterparty",
+            "currency",
+            "amount_minor",
+            "opens_on",
+            "deadline",
+            "evidence",
+        ),
+        on_conflict="nothing",
+    ),
+    "review_items": Target(
+        "review_items",
+        ("review_item_id",),
+        ("review_item_id", "kind", "refund_uid", "summary", "currency", "amount_minor"),
+        on_conflict="nothing",
+    ),
+    "quarantine": Target(
+        "quarantine",
+        ("batch_id", "entity", "source_row", "check_name"),
+        (
+            "entity",
+            "source_row",
+            "check_name",
+            "account_id",
+            "source_key",
+            "field",
+            "reason",
+            "currency",
+            "amount_minor",
+            "raw_record",
+        ),
+        on_conflict="nothing",
+    ),
+}
+#: Load order respects the foreign keys.
+LOAD_ORDER = ("orders", "order_lines", "refund_lines", "decisions", "claims", "review_items", "quarantine")
+HELD_LOAD = ("review_items", "quarantine")
+
+
+@dataclass
+class Batch:
+    """Everything one batch writes, with where it came from."""
+
+    account_id: str
+    interval_start: datetime
+    interval_end: datetime
+    verdict: str
+    frames: dict[str, pd.DataFrame]
+    rows_in: dict[str, int]
+    amounts_in: dict[str, int]
+    landing_uri: str = ""
+    dag_run_id: str | None = None
+    actor: str = "acorn"
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything the batch would write: same content, same hash, whatever the run."""
+        digest = hashlib.sha256(self.verdict.encode())
+        for name in sorted(self.frames):
+            frame = self.frames[name]
+            digest.update(name.encode())
+            digest.update(",".join(frame.columns).encode())
+            if len(frame):
+                digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        return digest.hexdigest()
+
+    @property
+    def batch_id(self) -> str:
+        return uid(
+            "batch",
+            self.account_id,
+            self.interval_start.isoformat(),
+            self.interval_end.isoformat(),
+            self.content_hash,
+        )
+
+
+@dataclass
+class LoadResult:
+    batch_id: str
+    replay: bool
+    inserted: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+
+
+def copy_frame(
+    cur: psycopg.Cursor, table: sql.Composable, frame: pd.DataFrame, columns: tuple[str, ...]
+) -> None:
+    """Stream a frame into ``table`` with COPY (CSV built by Arrow, in chunks)."""
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        table, sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    options = pacsv.WriteOptions(include_header=False)
+    with cur.copy(copy_sql) as copy:
+        for start in range(0, len(frame), COPY_CHUNK_ROWS):
+            chunk = pa.Table.from_pandas(
+                frame.iloc[start : start + COPY_CHUNK_ROWS][list(columns)], preserve_index=False
+            )
+            buf = io.BytesIO()
+            pacsv.write_csv(chunk, buf, options)
+            copy.write(buf.getvalue())
+
+
+def _upsert(cur: psycopg.Cursor, target: Target, frame: pd.DataFrame, batch_id: str) -> tuple[int, int]:
+    stage = sql.Identifier(f"stage_{target.table}")
+    core = sql.Identifier("core", target.table)
+    cols = target.columns
+    cur.execute(
+        sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+            stage, sql.SQL(", ").join(map(sql.Identifier, cols)), core
+        )
+    )
+    copy_frame(cur, stage, frame, cols)
+    all_cols = (*cols, "batch_id")
+    ident = sql.SQL(", ").join(map(sql.Identifier, all_cols))
+    keys = sql.SQL(", ").join(map(sql.Identifier, target.key))
+    if target.on_conflict == "nothing":
+        action = sql.SQL("DO NOTHING")
+    else:
+        changing = [c for c in cols if c not in target.key]
+        action = sql.SQL(
+            "DO UPDATE SET {sets}, batch_id = EXCLUDED.batch_id WHERE ({old}) IS DISTINCT FROM ({new})"
+        ).format(
+            sets=sql.SQL(", ").join(
+                sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in changing
+            ),
+            old=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in changing),
+            new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in changing),
+        )
+    query = sql.SQL(
+        "WITH up AS (INSERT INTO {core} AS t ({ident}) SELECT {cols}, %(batch_id)s FROM {stage} "
+        "ON CONFLICT ({keys}) {action} RETURNING (xmax = 0) AS inserted) "
+        "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
+    ).format(
+        core=core,
+        ident=ident,
+        cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
+        stage=stage,
+        keys=keys,
+        action=action,
+    )
+    inserted, updated = cur.execute(query, {"batch_id": batch_id}).fetchone()
+    return int(inserted), int(updated)
+
+
+def load_batch(conn: psycopg.Connection, batch: Batch) -> LoadResult:
+    """Load one batch in one transaction; a replay of loaded content is a no-op that says so."""
+    batch_id = batch.batch_id
+    lock_key = f"{batch.account_id}|{batch.interval_start.isoformat()}|{batch.interval_end.isoformat()}"
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock_key,))
+        if cur.execute("SELECT 1 FROM core.batch_ledger WHERE batch_id = %s", (batch_id,)).fetchone():
+            _audit(
+                cur,
+                batch,
+                batch_id,
+                "batch_replayed",
+                {"note": "same content already loaded; nothing written"},
+            )
+            return LoadResult(batch_id, replay=True)
+        held = batch.verdict == "hold"
+        loaded_rows = {
+            name: 0 if held and name not in HELD_LOAD else len(f) for name, f in batch.frames.items()
+        }
+        cur.execute(
+            "INSERT INTO core.batch_ledger (batch_id, account_id, interval_start, interval_end, content_hash, "
+            "status, verdict, landing_uri, rows_in, rows_loaded, amounts_in, dag_run_id) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                batch_id,
+                batch.account_id,
+                batch.interval_start,
+                batch.interval_end,
+                batch.content_hash,
+                "held" if held else "loaded",
+                batch.verdict,
+                batch.landing_uri,
+                json.dumps(batch.rows_in),
+                json.dumps(loaded_rows),
+                json.dumps(batch.amounts_in),
+                batch.dag_run_id,
+            ),
+        )
+        result = LoadResult(batch_id, replay=False)
+        for name in LOAD_ORDER:
+            frame = batch.frames.get(name)
+            if frame is None or frame.empty or (held and name not in HELD_LOAD):
+                continue
+            result.inserted[name], result.updated[name] = _upsert(cur, TARGETS[name], frame, batch_id)
+        _audit(
+            cur,
+            batch,
+            batch_id,
+            "batch_held" if held else "batch_loaded",
+            {
+                "inserted": result.inserted,
+                "updated": result.updated,
+                "rows_in": batch.rows_in,
+                "amounts_in_minor": batch.amounts_in,
+            },
+        )
+    return result
+
+
+def _audit(cur: psycopg.Cursor, batch: Batch, batch_id: str, action: str, details: dict) -> None:
+    details = {
+        "account_id": batch.account_id,
+        "interval_start": batch.interval_start.isoformat(),
+        "interval_end": batch.interval_end.isoformat(),
+        "dag_run_id": batch.dag_run_id,
+        **details,
+    }
+    cur.execute(
+        "INSERT INTO core.audit_log (actor, action, batch_id, details) VALUES (%s, %s, %s, %s)",
+        (batch.actor, action, batch_id, json.dumps(details)),
+    )
+
+
+def load_fx_rates(conn: psycopg.Connection, rates: pd.DataFrame, source: str) -> int:
+    """Upsert ECB rates (rate_date, currency, rate_e6); returns rows inserted or changed."""
+    frame = rates.assign(
+        rate_per_eur=lambda f: f["rate_e6"].map(lambda v: f"{v // 10**6}.{v % 10**6:06d}"),
+        rate_date=lambda f: f["rate_date"].dt.strftime("%Y-%m-%d"),
+        source=source,
+    )
+    cols = ("rate_date", "currency", "rate_per_eur", "source")
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(
+            "CREATE TEMP TABLE stage_fx ON COMMIT DROP AS SELECT rate_date, currency, rate_per_eur, source "
+            "FROM core.fx_rates WITH NO DATA"
+        )
+        copy_frame(cur, sql.Identifier("stage_fx"), frame, cols)
+        changed = cur.execute(
+            "INSERT INTO core.fx_rates AS t (rate_date, currency, rate_per_eur, source) "
+            "SELECT rate_date, currency, rate_per_eur, source FROM stage_fx "
+            "ON CONFLICT (rate_date, currency) DO UPDATE SET rate_per_eur = EXCLUDED.rate_per_eur, "
+            "source = EXCLUDED.source, loaded_at = now() WHERE t.rate_per_eur IS DISTINCT FROM EXCLUDED.rate_per_eur"
+        ).rowcount
+        cur.execute(
+            "INSERT INTO core.audit_log (actor, action, details) VALUES ('acorn', 'fx_rates_loaded', %s)",
+            (json.dumps({"source": source, "rows_changed": changed, "rows_read": len(frame)}),),
+        )
+    return changed

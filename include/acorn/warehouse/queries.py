@@ -1,0 +1,73 @@
+"""Small reads the pipeline needs from the warehouse: rates, refund history, order context."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import psycopg
+
+from acorn.policy.fx import RATES_COLUMNS
+from acorn.risk.flags import HISTORY_COLUMNS
+
+
+def _frame(cur: psycopg.Cursor, dtypes: dict[str, str]) -> pd.DataFrame:
+    rows = cur.fetchall()
+    frame = pd.DataFrame(rows, columns=list(dtypes))
+    for col, dtype in dtypes.items():
+        if dtype.startswith("datetime64") and "UTC" in dtype:
+            frame[col] = pd.to_datetime(frame[col], utc=True)
+    return frame.astype(dtypes)
+
+
+def fx_rates(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
+    """Rates from a week before ``since`` (weekends, holidays) up to ``until``."""
+    cur = conn.execute(
+        "SELECT rate_date, currency, (rate_per_eur * 1000000)::bigint FROM core.fx_rates "
+        "WHERE rate_date BETWEEN %s::date - 10 AND %s ORDER BY rate_date",
+        (since, until),
+    )
+    frame = pd.DataFrame(cur.fetchall(), columns=list(RATES_COLUMNS))
+    frame["rate_date"] = pd.to_datetime(frame["rate_date"])
+    return frame.astype(RATES_COLUMNS)
+
+
+def refund_history(conn: psycopg.Connection, line_uids: list[str], buyer_refs: list[str]) -> pd.DataFrame:
+    """Earlier refunds on the same lines or by the same buyers (90 days is enough for every rule)."""
+    cur = conn.execute(
+        "SELECT r.refund_uid::text, r.line_uid::text, o.buyer_ref, r.amount_minor, r.refunded_at "
+        "FROM core.refund_lines r JOIN core.orders o ON o.order_uid = r.order_uid "
+        "WHERE r.line_uid = ANY(%s::uuid[]) "
+        "   OR (o.buyer_ref = ANY(%s) AND r.refunded_at > now() - interval '400 days')",
+        (line_uids, buyer_refs),
+    )
+    return _frame(cur, HISTORY_COLUMNS)
+
+
+def order_context(conn: psycopg.Connection, line_uids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Order lines and orders already in the warehouse for refunds whose order came in an earlier batch."""
+    cur = conn.execute(
+        "SELECT l.line_uid::text, l.order_uid::text, l.category, l.principal_minor, l.shipping_minor, l.tax_minor, "
+        "l.promotion_minor, l.referral_fee_minor, l.delivered_at, l.shipped_late, o.fulfillment_model, "
+        "o.ship_method, o.buyer_ref FROM core.order_lines l JOIN core.orders o ON o.order_uid = l.order_uid "
+        "WHERE l.line_uid = ANY(%s::uuid[])",
+        (line_uids,),
+    )
+    cols = [
+        "line_uid",
+        "order_uid",
+        "category",
+        "principal_minor",
+        "shipping_minor",
+        "tax_minor",
+        "promotion_minor",
+        "referral_fee_minor",
+        "delivered_at",
+        "shipped_late",
+        "fulfillment_model",
+        "ship_method",
+        "buyer_ref",
+    ]
+    frame = pd.DataFrame(cur.fetchall(), columns=cols)
+    frame["delivered_at"] = pd.to_datetime(frame["delivered_at"], utc=True).astype("datetime64[us, UTC]")
+    return frame[cols[:10]], frame[["order_uid", "fulfillment_model", "ship_method", "buyer_ref"]]
