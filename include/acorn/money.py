@@ -97,7 +97,8 @@ def to_minor(amount: Decimal | str, currency: str) -> int:
 
 def div_half_even(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """Integer division rounding half to even (banker's rounding), the accounting convention."""
-    q, r = np.divmod(num, den)
+    q = num // den
+    r = num - q * den
     twice = 2 * r
     up = (twice > den) | ((twice == den) & (q % 2 == 1))
     return q + up

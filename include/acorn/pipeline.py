@@ -164,6 +164,8 @@ def decide_stage(
     start: datetime,
     end: datetime,
     policy: Policy,
+    *,
+    paused: bool = False,
 ) -> dict:
     """Decide every valid refund line with the policy, the warehouse's rates and history."""
     refunds = read_frame(folder, "valid_refund_lines")
@@ -180,7 +182,7 @@ def decide_stage(
         conn, refunds["line_uid"].tolist(), facts["buyer_ref"].dropna().unique().tolist()
     )
     rates = queries.fx_rates(conn, start.date(), end.date())
-    decided = decide(facts, policy, rates, history)
+    decided = decide(facts, policy, rates, history, paused=paused)
     hold = verdict["checks"][0] if verdict["verdict"] == "hold" else None
     items = review_items(
         decided.decisions, refunds, account_id=account_id, interval_start=start, interval_end=end, hold=hold
@@ -192,6 +194,7 @@ def decide_stage(
         "account_id": account_id,
         "landing": str(folder),
         "policy_version": policy.version,
+        "auto_refunds_paused": paused,
         "verdict": verdict["verdict"],
         "outcomes": decided.decisions["outcome"].value_counts().to_dict(),
         "liability": decided.decisions["liable_party"].value_counts().to_dict(),

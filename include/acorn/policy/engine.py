@@ -194,8 +194,19 @@ def _claim_windows(facts: pd.DataFrame, claim_type: pd.Series, policy: Policy) -
     return day + pd.to_timedelta(opens, unit="D"), day + pd.to_timedelta(deadline, unit="D")
 
 
-def decide(facts: pd.DataFrame, policy: Policy, rates: pd.DataFrame, history: pd.DataFrame) -> Decided:
-    """Decide every refund line of ``facts`` (from :func:`build_facts`) under ``policy``."""
+PAUSED_RULE = (
+    "K000-auto-refunds-paused",
+    "automatic approvals are paused (Variable acorn_pause_auto_refunds)",
+)
+
+
+def decide(
+    facts: pd.DataFrame, policy: Policy, rates: pd.DataFrame, history: pd.DataFrame, *, paused: bool = False
+) -> Decided:
+    """Decide every refund line of ``facts`` (from :func:`build_facts`) under ``policy``.
+
+    With ``paused`` (the kill switch) every line the policy would approve goes to review instead.
+    """
     facts = facts.copy()
     rep = policy.reporting_currency
     rate, rate_date = cross_rates(rates, facts["currency"], facts["refunded_at"], rep)
@@ -215,6 +226,13 @@ def decide(facts: pd.DataFrame, policy: Policy, rates: pd.DataFrame, history: pd
     outcome_idx = first_match(facts, policy.decision_rules)
     outcome = _pick(policy.decision_rules, outcome_idx, "outcome")
     outcome.index = facts.index
+    decision_rule = _pick(policy.decision_rules, outcome_idx, "id")
+    decision_reason = _pick(policy.decision_rules, outcome_idx, "why")
+    if paused:
+        held = outcome == "approve"
+        outcome = outcome.where(~held, "review")
+        decision_rule = decision_rule.where(~held.to_numpy(), PAUSED_RULE[0])
+        decision_reason = decision_reason.where(~held.to_numpy(), PAUSED_RULE[1])
     claim_type = claim_type.where(outcome == "claim")
     opens, deadline = _claim_windows(facts, claim_type, policy)
     cost = facts["seller_cost_minor"].to_numpy(dtype=np.int64)
@@ -227,8 +245,8 @@ def decide(facts: pd.DataFrame, policy: Policy, rates: pd.DataFrame, history: pd
             "refund_uid": facts["refund_uid"],
             "policy_version": policy.version,
             "outcome": outcome,
-            "decision_rule": _pick(policy.decision_rules, outcome_idx, "id").to_numpy(),
-            "decision_reason": _pick(policy.decision_rules, outcome_idx, "why").to_numpy(),
+            "decision_rule": decision_rule.to_numpy(),
+            "decision_reason": decision_reason.to_numpy(),
             "liable_party": facts["liable_party"],
             "liability_rule": _pick(policy.liability_rules, liability, "id").to_numpy(),
             "liability_reason": _pick(policy.liability_rules, liability, "why").to_numpy(),

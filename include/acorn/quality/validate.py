@@ -100,7 +100,7 @@ def _quarantine_failures(
         field=fields,
         reason=labels,
         check="great_expectations",
-        amount_minor=frame["amount_minor"] if "amount_minor" in frame else None,
+        amount_minor=frame.get("amount_minor"),
     )
     return frame[~mask].reset_index(drop=True), q
 

@@ -1,0 +1,68 @@
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from acorn.channels.demo import generate
+from acorn.channels.raw import RawBatch
+from acorn.normalize import normalize
+
+DAY = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def _one_refund_batch(accounts, **overrides) -> RawBatch:
+    batch = generate(accounts["amazon-eu"], DAY, DAY.replace(hour=1))
+    refunds = batch.refunds.iloc[:3].copy()
+    for column, value in overrides.items():
+        refunds.loc[refunds.index[0], column] = value
+    return RawBatch(batch.account_id, batch.channel, batch.orders, batch.order_lines, refunds, {})
+
+
+def test_every_input_row_is_kept_or_quarantined(accounts, taxonomy):
+    batch = generate(accounts["amazon-na"], DAY, datetime(2026, 11, 3, tzinfo=UTC), lines_per_hour=300)
+    canonical = normalize(batch, taxonomy, b"k")
+    q = canonical.quarantine.groupby("entity").size()
+    assert len(canonical.orders) + q.get("orders", 0) == len(batch.orders)
+    assert len(canonical.order_lines) + q.get("order_lines", 0) == len(batch.order_lines)
+    assert len(canonical.refund_lines) + q.get("refund_lines", 0) == len(batch.refunds)
+    assert q.get("refund_lines", 0) > 0
+
+
+def test_a_comma_decimal_is_quarantined_with_row_field_and_reason(accounts, taxonomy):
+    canonical = normalize(_one_refund_batch(accounts, amount="12,30"), taxonomy, b"k")
+    row = canonical.quarantine.iloc[0]
+    assert (row["entity"], row["source_row"], row["field"]) == ("refund_lines", 1, "amount_minor")
+    assert "not a decimal number" in row["reason"]
+    assert '"amount": "12,30"' in row["raw_record"]
+    assert len(canonical.refund_lines) == 2
+
+
+def test_an_impossible_date_and_an_unknown_currency_are_named(accounts, taxonomy):
+    canonical = normalize(_one_refund_batch(accounts, refunded_at="31/02/2026 25:00"), taxonomy, b"k")
+    assert canonical.quarantine.iloc[0]["field"] == "refunded_at"
+    canonical = normalize(_one_refund_batch(accounts, currency="EURO"), taxonomy, b"k")
+    assert canonical.quarantine.iloc[0]["field"] == "currency"
+    assert canonical.quarantine.iloc[0]["reason"] == "currency: unknown currency code"
+
+
+def test_amounts_are_exact_minor_units_and_times_are_utc(accounts, taxonomy):
+    canonical = normalize(_one_refund_batch(accounts, amount="20.19", currency="EUR"), taxonomy, b"k")
+    refunds = canonical.refund_lines
+    assert refunds["amount_minor"].dtype == "int64"
+    assert str(refunds["refunded_at"].dt.tz) == "UTC"
+
+
+def test_reasons_are_normalized_and_unknown_codes_are_unmapped(accounts, taxonomy):
+    batch = _one_refund_batch(accounts, reason="APPAREL_TOO_SMALL")
+    batch.refunds.loc[batch.refunds.index[1], "reason"] = "SOMETHING_NEW"
+    refunds = normalize(batch, taxonomy, b"k").refund_lines
+    assert refunds["reason"].tolist()[:2] == ["SIZE_FIT", "UNMAPPED"]
+    assert refunds["raw_reason"].tolist()[:2] == ["APPAREL_TOO_SMALL", "SOMETHING_NEW"]
+
+
+def test_buyers_are_pseudonymised_with_the_key(accounts, taxonomy):
+    batch = _one_refund_batch(accounts)
+    a = normalize(batch, taxonomy, b"key-a").orders["buyer_ref"]
+    b = normalize(batch, taxonomy, b"key-b").orders["buyer_ref"]
+    assert not a.str.contains("@").any()
+    assert (a != b).all()
+    pd.testing.assert_series_equal(a, normalize(batch, taxonomy, b"key-a").orders["buyer_ref"])
