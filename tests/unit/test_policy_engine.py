@@ -1,0 +1,238 @@
+"""Table-driven checks of the default policy; every expected amount is worked out by hand in the comment."""
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from acorn.policy.engine import build_facts, decide
+from acorn.risk.flags import empty_history
+
+from .policy_cases import REFUNDED_AT, case
+
+
+def run(policy, rates, history=None, paused=False, **kw):
+    refunds, lines, orders = case(**kw)
+    decided = decide(
+        build_facts(refunds, lines, orders),
+        policy,
+        rates,
+        empty_history() if history is None else history,
+        paused=paused,
+    )
+    return decided.decisions.iloc[0], decided
+
+
+@pytest.mark.parametrize(
+    ("overrides", "outcome", "rule", "party", "category"),
+    [
+        ({}, "approve", "D090-fba-in-window", "seller", "customer_return"),
+        (
+            {"disposition": "WAREHOUSE_DAMAGED"},
+            "claim",
+            "D060-recoverable",
+            "marketplace",
+            "warehouse_damage",
+        ),
+        ({"reason": "UNMAPPED"}, "review", "D010-unmapped-reason", "seller", "customer_return"),
+        ({"event_type": "CHARGEBACK"}, "review", "D070-chargeback", "seller", "chargeback"),
+        ({"event_type": "GUARANTEE_CLAIM"}, "approve", "D090-fba-in-window", "seller", "a_to_z_guarantee"),
+        (
+            {
+                "fulfillment_model": "MFN",
+                "ship_method": "BUY_SHIPPING",
+                "reason": "NOT_RECEIVED",
+                "returnless": True,
+                "disposition": None,
+            },
+            "claim",
+            "D060-recoverable",
+            "marketplace",
+            "marketplace_funded_delivery",
+        ),
+        (
+            {
+                "fulfillment_model": "MFN",
+                "ship_method": "SELLER_LABEL",
+                "reason": "NOT_RECEIVED",
+                "returnless": True,
+                "disposition": None,
+            },
+            "claim",
+            "D060-recoverable",
+            "carrier",
+            "carrier_loss",
+        ),
+        (
+            {
+                "fulfillment_model": "STORE",
+                "channel": "shopify",
+                "returnless": True,
+                "reason": "UNWANTED",
+                "disposition": None,
+            },
+            "review",
+            "D080-returnless-not-allowed",
+            "seller",
+            "goodwill",
+        ),
+        (
+            {"delivered_at": REFUNDED_AT - pd.Timedelta(days=45)},
+            "reject",
+            "D120-outside-window",
+            "seller",
+            "customer_return",
+        ),
+    ],
+)
+def test_default_policy_decides_each_family(policy, rates, overrides, outcome, rule, party, category):
+    decision, _ = run(policy, rates, **overrides)
+    assert (decision.outcome, decision.decision_rule) == (outcome, rule)
+    assert (decision.liable_party, decision.accounting_category) == (party, category)
+    assert decision.policy_version == policy.version
+
+
+def test_high_value_refund_is_always_reviewed(policy, rates):
+    # principal 250.00 + tax 47.50 = 297.50 EUR refunded, paid the same: only the threshold applies
+    decision, _ = run(policy, rates, principal_minor=25000, tax_minor=4750, amount_minor=29750)
+    assert decision.outcome == "review"
+    assert decision.decision_rule == "D040-high-value"
+    assert decision.amount_reporting_minor == 29750
+
+
+def test_refund_above_what_was_paid_is_reviewed(policy, rates):
+    # the buyer paid 100.00 + 19.00 tax = 119.00; the refund says 150.00 + 19.00 = 169.00
+    refunds, lines, orders = case()
+    refunds["principal_minor"], refunds["amount_minor"] = 15000, 16900
+    decisions = decide(build_facts(refunds, lines, orders), policy, rates, empty_history()).decisions
+    assert (decisions.outcome[0], decisions.decision_rule[0]) == ("review", "D030-exceeds-paid")
+    assert decisions.risk_flags[0] == "exceeds_paid"
+
+
+def test_amazon_refund_fee_is_the_lesser_of_five_units_and_a_fifth_of_the_referral_fee(policy, rates):
+    # referral fee 15.00 on 100.00 principal, all refunded: 20% = 3.00 < 5.00, so Amazon keeps 3.00 and
+    # returns 12.00; the seller's cost is 119.00 - 12.00 = 107.00
+    decision, _ = run(policy, rates)
+    assert decision.refund_admin_fee_minor == 300
+    assert decision.referral_fee_returned_minor == 1200
+    assert decision.seller_cost_minor == 10700
+    # referral fee 45.00: 20% = 9.00 > 5.00, so 5.00 is kept and 40.00 returned
+    decision, _ = run(policy, rates, referral_fee_minor=4500)
+    assert (decision.refund_admin_fee_minor, decision.referral_fee_returned_minor) == (500, 4000)
+
+
+def test_half_refund_returns_half_the_referral_fee(policy, rates):
+    # 50.00 of 100.00 principal refunded: referral refunded 7.50, fee 1.50, returned 6.00
+    refunds, lines, orders = case()
+    refunds["principal_minor"], refunds["tax_minor"], refunds["amount_minor"] = 5000, 950, 5950
+    decision = decide(build_facts(refunds, lines, orders), policy, rates, empty_history()).decisions.iloc[0]
+    assert (decision.refund_admin_fee_minor, decision.referral_fee_returned_minor) == (150, 600)
+    assert decision.seller_cost_minor == 5350
+
+
+def test_store_refunds_pay_no_amazon_fee(policy, rates):
+    decision, _ = run(policy, rates, channel="shopify", fulfillment_model="STORE", referral_fee_minor=0)
+    assert (decision.refund_admin_fee_minor, decision.seller_cost_minor) == (0, 11900)
+
+
+def test_reporting_currency_uses_the_rate_of_the_refund_date(policy, rates):
+    # 2026-11-02: 1 EUR = 1.0670 USD, so 119.00 USD = 111.5276... EUR -> 111.53 EUR
+    decision, _ = run(policy, rates, currency="USD", marketplace="US")
+    assert decision.fx_rate_date == pd.Timestamp("2026-11-02")
+    assert decision.amount_reporting_minor == 11153
+
+
+def test_jpy_refund_converts_without_inventing_yen_decimals(policy, rates):
+    # 2026-11-02: 1 EUR = 161.04 JPY; 11,900 JPY = 73.8947... EUR -> 73.89 EUR; fee: min(5 JPY, 20% of 1,500) = 5
+    decision, _ = run(policy, rates, currency="JPY", marketplace="JP")
+    assert decision.amount_reporting_minor == 7389
+    assert decision.refund_admin_fee_minor == 5
+
+
+def test_weekend_refund_uses_the_last_published_rate(policy, rates):
+    decision, _ = run(
+        policy,
+        rates,
+        currency="USD",
+        refunded_at=pd.Timestamp("2026-11-01T12:00:00Z"),
+        delivered_at=pd.Timestamp("2026-10-28T12:00:00Z"),
+    )
+    assert decision.fx_rate_date == pd.Timestamp("2026-10-30")
+
+
+def test_missing_rate_sends_the_refund_to_review(policy, rates):
+    decision, _ = run(
+        policy,
+        rates,
+        currency="USD",
+        refunded_at=pd.Timestamp("2020-01-02T00:00:00Z"),
+        delivered_at=pd.Timestamp("2019-12-30T00:00:00Z"),
+    )
+    assert (decision.outcome, decision.decision_rule, decision.fx_rate_e9) == ("review", "D005-no-fx-rate", 0)
+
+
+def test_second_refund_on_the_same_line_is_never_approved(policy, rates):
+    refunds, lines, orders = case(n=2, principal_minor=2000, tax_minor=380, amount_minor=2380)
+    refunds.loc[1, "refunded_at"] = refunds.loc[0, "refunded_at"] + pd.Timedelta(minutes=5)
+    decisions = decide(build_facts(refunds, lines, orders), policy, rates, empty_history()).decisions
+    assert decisions["outcome"].tolist() == ["approve", "review"]
+    assert decisions["decision_rule"].tolist()[1] == "D020-duplicate-refund"
+
+
+def test_claims_get_the_marketplace_window(policy, rates):
+    # FBA warehouse damage: file within 60 days of the refund on 2026-11-02
+    _, decided = run(policy, rates, disposition="WAREHOUSE_DAMAGED")
+    claim = decided.claims.iloc[0]
+    assert (claim.claim_type, claim.counterparty) == ("fba_warehouse_damage", "marketplace")
+    assert claim.deadline == pd.Timestamp("2027-01-01")
+    assert claim.amount_minor == 10700  # what the seller was charged after fees
+    # customer-return claim in DE: 45 to 105 days (the EU window), not the US 60 to 120
+    _, decided = run(policy, rates, disposition="CARRIER_DAMAGED")
+    claim = decided.claims.iloc[0]
+    assert (claim.opens_on, claim.deadline) == (pd.Timestamp("2026-12-17"), pd.Timestamp("2027-02-15"))
+    assert '"disposition": "CARRIER_DAMAGED"' in claim.evidence
+
+
+def test_kill_switch_turns_every_approval_into_review(policy, rates):
+    decision, _ = run(policy, rates, paused=True)
+    assert (decision.outcome, decision.decision_rule) == ("review", "K000-auto-refunds-paused")
+
+
+def test_a_newer_policy_version_is_recorded(policy, rates):
+    decision, _ = run(replace(policy, version="2027.01.1"), rates)
+    assert decision.policy_version == "2027.01.1"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    principal=st.integers(min_value=0, max_value=5_000_000),
+    tax=st.integers(min_value=0, max_value=500_000),
+    currency=st.sampled_from(["EUR", "USD", "GBP", "JPY", "MXN", "CAD"]),
+    channel=st.sampled_from(["amazon", "shopify", "magento"]),
+    disposition=st.sampled_from(
+        ["SELLABLE", "WAREHOUSE_DAMAGED", "CARRIER_DAMAGED", "CUSTOMER_DAMAGED", None]
+    ),
+)
+def test_every_line_gets_exactly_one_outcome_and_the_parts_add_up(
+    policy, rates, principal, tax, currency, channel, disposition
+):
+    refunds, lines, orders = case(
+        principal_minor=principal,
+        tax_minor=tax,
+        amount_minor=principal + tax,
+        currency=currency,
+        channel=channel,
+        disposition=disposition,
+    )
+    facts = build_facts(refunds, lines, orders)
+    first = decide(facts, policy, rates, empty_history()).decisions
+    again = decide(facts, policy, rates, empty_history()).decisions
+    pd.testing.assert_frame_equal(first, again)
+    row = first.iloc[0]
+    assert row.outcome in {"approve", "review", "reject", "claim"}
+    # refunded = what the seller bears + the referral fee given back, exactly, in the transaction currency
+    assert row.seller_cost_minor + row.referral_fee_returned_minor == principal + tax
+    assert row.refund_admin_fee_minor >= 0
+    assert isinstance(int(row.amount_reporting_minor), int)

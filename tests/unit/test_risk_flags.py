@@ -1,0 +1,45 @@
+import pandas as pd
+
+from acorn.risk.flags import empty_history, risk_flags
+
+
+def facts(rows):
+    frame = pd.DataFrame(
+        rows, columns=["refund_uid", "line_uid", "buyer_ref", "amount_minor", "refunded_at", "paid_minor"]
+    )
+    frame["refunded_at"] = pd.to_datetime(frame["refunded_at"], utc=True)
+    return frame
+
+
+def test_second_refund_on_a_line_is_a_duplicate_also_across_batches():
+    history = facts([("r0", "l1", "b1", 500, "2026-10-01T00:00Z", 0)]).drop(columns="paid_minor")
+    batch = facts(
+        [
+            ("r1", "l1", "b1", 500, "2026-11-01T00:00Z", 1000),
+            ("r2", "l2", "b2", 500, "2026-11-01T00:00Z", 1000),
+        ]
+    )
+    flags = risk_flags(batch, history.astype({"refunded_at": "datetime64[us, UTC]"}))
+    assert flags["duplicate_refund"].tolist() == [True, False]
+    # 5.00 before + 5.00 now = 10.00 = paid: not above; a third would be
+    assert flags["exceeds_paid"].tolist() == [False, False]
+
+
+def test_refunds_beyond_what_was_paid_are_flagged_in_time_order():
+    batch = facts(
+        [
+            ("r2", "l1", "b1", 700, "2026-11-01T02:00Z", 1000),
+            ("r1", "l1", "b1", 700, "2026-11-01T01:00Z", 1000),
+        ]
+    )
+    flags = risk_flags(batch, empty_history())
+    assert flags["exceeds_paid"].tolist() == [True, False]  # r1 came first and fits; r2 takes it to 14.00
+    assert flags["duplicate_refund"].tolist() == [True, False]
+
+
+def test_serial_returner_counts_refunds_in_the_last_90_days():
+    days = ["2026-01-01", "2026-08-15", "2026-09-15", "2026-10-15", "2026-11-01"]
+    rows = [(f"r{i}", f"l{i}", "b1", 100, f"{d}T00:00Z", 1000) for i, d in enumerate(days)]
+    flags = risk_flags(facts(rows), empty_history())
+    # January is outside every later 90-day window; 2026-11-01 looks back to 2026-08-03
+    assert flags["buyer_refunds_90d"].tolist() == [1, 1, 2, 3, 4]
