@@ -310,7 +310,23 @@ def _hour(account: ChannelAccount, hour: datetime, seed: int, lines: int) -> dic
         delivered,
         buyers,
     )
+    orders = _serial_returners(rng, orders, refunds)
+    refunds = _malform(
+        rng, refunds.assign(_amount_true=refunds["amount"], _currency_true=refunds["currency"])
+    )
     return {"orders": orders, "order_lines": order_lines, "refunds": refunds}
+
+
+def _serial_returners(rng: np.random.Generator, orders: pd.DataFrame, refunds: pd.DataFrame) -> pd.DataFrame:
+    """A pool of 5 buyers stands behind 3% of refunds (flagged in ``_serial`` by :func:`_refunds`)."""
+    targets = refunds.loc[refunds["_serial"].to_numpy(dtype=bool), "external_order_id"].unique()
+    if not len(targets):
+        return orders
+    pool = np.array([f"buyer9{i:05d}@example.invalid" for i in range(5)], dtype=object)
+    orders = orders.copy()
+    hit = orders["external_order_id"].isin(targets).to_numpy()
+    orders.loc[hit, "buyer_email"] = pool[rng.integers(0, len(pool), size=int(hit.sum()))]
+    return orders
 
 
 def _refunds(
@@ -479,22 +495,8 @@ def generate(
     refunds = frames["refunds"]
     if len(refunds):
         refunds = refunds[refunds["_available_at"] <= pd.Timestamp(as_of).value].reset_index(drop=True)
-    rng = np.random.default_rng(_seed(seed, account.id, "malformed", start.isoformat(), end.isoformat()))
-    serial = refunds.pop("_serial").to_numpy(dtype=bool) if len(refunds) else np.array([], bool)
-    refunds = refunds.drop(columns=["_available_at"], errors="ignore")
-    # serial returners: a pool of 5 buyers behind 3% of refunds
-    if serial.any():
-        by_order = frames["orders"].set_index("external_order_id")
-        pool = np.array([f"buyer9{i:05d}@example.invalid" for i in range(5)], dtype=object)
-        targets = refunds.loc[serial, "external_order_id"].to_numpy()
-        by_order.loc[targets, "buyer_email"] = pool[rng.integers(0, len(pool), size=len(targets))]
-        frames["orders"] = by_order.reset_index()[RAW_ORDER_COLUMNS]
     control = _control_totals(refunds)
-    refunds = (
-        _malform(rng, refunds)[RAW_REFUND_COLUMNS]
-        if len(refunds)
-        else refunds.reindex(columns=RAW_REFUND_COLUMNS)
-    )
+    refunds = refunds.reindex(columns=RAW_REFUND_COLUMNS)
     return RawBatch(
         account_id=account.id,
         channel=account.channel,
@@ -506,8 +508,8 @@ def generate(
 
 
 def _control_totals(refunds: pd.DataFrame) -> dict[str, int]:
-    """Per-currency totals of the refund amounts, computed before any row is damaged (the channel's own)."""
+    """Per-currency totals of the refund amounts as the channel knows them, before any row was damaged."""
     if refunds.empty:
         return {}
-    minor, _ = parse_minor(refunds["amount"], refunds["currency"])
-    return {str(k): int(v) for k, v in minor.groupby(refunds["currency"]).sum().items()}
+    minor, _ = parse_minor(refunds["_amount_true"], refunds["_currency_true"])
+    return {str(k): int(v) for k, v in minor.groupby(refunds["_currency_true"]).sum().items()}

@@ -7,6 +7,7 @@ fix explains.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,12 +39,25 @@ class Validated:
     expectations: dict[str, dict]
 
 
+@functools.cache
 def _context() -> gx.data_context.AbstractDataContext:
+    """One ephemeral GX context per process: each new one costs time and a temporary Data Docs folder."""
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     return ctx
+
+
+@functools.cache
+def _batch_definition(name: str):
+    """A whole-DataFrame batch definition per entity, created once in the process's context."""
+    return (
+        _context()
+        .data_sources.add_pandas(name)
+        .add_dataframe_asset(name)
+        .add_batch_definition_whole_dataframe(name)
+    )
 
 
 def run_suite(frame: pd.DataFrame, suite: gx.ExpectationSuite) -> tuple[dict[int, list[str]], dict]:
@@ -52,11 +66,10 @@ def run_suite(frame: pd.DataFrame, suite: gx.ExpectationSuite) -> tuple[dict[int
         return {}, {"evaluated": 0, "successful": 0, "success": True}
     ctx = _context()
     name = suite.name
-    batch = (
-        ctx.data_sources.add_pandas(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
-    )
-    definition = ctx.validation_definitions.add(
-        gx.ValidationDefinition(name=name, data=batch, suite=ctx.suites.add(suite))
+    definition = ctx.validation_definitions.add_or_update(
+        gx.ValidationDefinition(
+            name=name, data=_batch_definition(name), suite=ctx.suites.add_or_update(suite)
+        )
     )
     result = definition.run(
         batch_parameters={"dataframe": frame.reset_index(drop=True)},

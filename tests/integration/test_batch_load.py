@@ -1,0 +1,185 @@
+"""The load against a real Postgres: idempotent, complete, and honest about money."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from acorn import pipeline
+from acorn.landing import batch_folder, read_json, write_json
+from acorn.policy.fx import read_ecb_csv
+from acorn.settings import load_settings
+from acorn.warehouse.load import load_fx_rates
+
+START = datetime(2026, 11, 2, 9, tzinfo=UTC)
+END = START + timedelta(hours=1)
+TABLES = (
+    "core.orders",
+    "core.order_lines",
+    "core.refund_lines",
+    "core.decisions",
+    "core.claims",
+    "core.review_items",
+    "core.quarantine",
+    "core.batch_ledger",
+)
+
+
+def snapshot(conn) -> dict:
+    out = {}
+    for table in TABLES:
+        out[table] = conn.execute(
+            f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"
+        ).fetchone()
+    return out
+
+
+def run_batch(
+    conn, account, folder: Path, taxonomy, policy, *, start=START, end=END, as_of=None, tamper=None
+):
+    pipeline.extract(
+        account,
+        start,
+        end,
+        folder,
+        as_of=as_of or end,
+        taxonomy=taxonomy,
+        pseudonym_key=b"k",
+        demo_options=pipeline.DemoOptions(lines_per_hour=120),
+    )
+    if tamper:
+        tamper(folder)
+    validated = pipeline.validate_stage(folder, account.id, start, end)
+    pipeline.decide_stage(conn, folder, account.id, start, end, policy)
+    return validated, pipeline.load_stage(conn, folder, account.id, start, end, "test-run")
+
+
+@pytest.fixture
+def fx(conn):
+    load_fx_rates(conn, read_ecb_csv(load_settings().fx_file), "test")
+
+
+def test_the_same_batch_loaded_twice_gives_identical_tables(conn, fx, accounts, taxonomy, policy, tmp_path):
+    account = accounts["amazon-eu"]
+    folder = batch_folder(tmp_path, account.id, START, END)
+    _, first = run_batch(conn, account, folder, taxonomy, policy)
+    before = snapshot(conn)
+    _, second = run_batch(conn, account, folder, taxonomy, policy)
+    assert not first["replay"] and first["inserted"]["refund_lines"] > 0
+    assert second["replay"] and second["batch_id"] == first["batch_id"]
+    assert snapshot(conn) == before
+    actions = [r[0] for r in conn.execute("SELECT action FROM core.audit_log ORDER BY event_id").fetchall()]
+    assert actions[-2:] == ["batch_loaded", "batch_replayed"]
+
+
+def test_input_equals_loaded_plus_quarantined_per_currency(conn, fx, accounts, taxonomy, policy, tmp_path):
+    account = accounts["amazon-na"]
+    start, end = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
+    folder = batch_folder(tmp_path, account.id, start, end)
+    validated, loaded = run_batch(conn, account, folder, taxonomy, policy, start=start, end=end)
+    control = read_json(folder, "control")
+    assert validated["verdict"] == "pass"
+    loaded_rows = dict(conn.execute("SELECT currency, count(*) FROM core.refund_lines GROUP BY 1").fetchall())
+    quarantined = conn.execute(
+        "SELECT count(*) FROM core.quarantine WHERE entity = 'refund_lines'"
+    ).fetchone()[0]
+    assert sum(loaded_rows.values()) + quarantined == control["read"]["refund_lines"]
+    assert quarantined > 0
+    loaded_sums = dict(
+        conn.execute("SELECT currency, sum(amount_minor) FROM core.refund_lines GROUP BY 1").fetchall()
+    )
+    readable_q = dict(
+        conn.execute(
+            "SELECT currency, sum(amount_minor) FROM core.quarantine WHERE entity = 'refund_lines' "
+            "AND amount_minor IS NOT NULL GROUP BY 1"
+        ).fetchall()
+    )
+    unreadable = conn.execute(
+        "SELECT count(*) FROM core.quarantine WHERE entity = 'refund_lines' AND amount_minor IS NULL"
+    ).fetchone()[0]
+    for ccy, total in control["control_totals_minor"].items():
+        missing = total - loaded_sums.get(ccy, 0) - readable_q.get(ccy, 0)
+        assert missing == 0 or unreadable > 0, (ccy, missing)
+    decided = conn.execute("SELECT count(*) FROM core.decisions").fetchone()[0]
+    assert decided == sum(loaded_rows.values())
+
+
+def test_a_batch_whose_money_does_not_add_up_is_held_for_review(
+    conn, fx, accounts, taxonomy, policy, tmp_path
+):
+    account = accounts["shopify-outdoor"]
+    folder = batch_folder(tmp_path, account.id, START, END)
+
+    def off_by_a_cent(folder):
+        control = read_json(folder, "control")
+        control["control_totals_minor"]["USD"] += 1
+        write_json(folder, "control", control)
+
+    validated, loaded = run_batch(conn, account, folder, taxonomy, policy, tamper=off_by_a_cent)
+    assert validated["verdict"] == "hold"
+    assert validated["checks"][0]["differences_minor"] == {"USD": 1}
+    assert conn.execute("SELECT count(*) FROM core.refund_lines").fetchone() == (0,)
+    assert conn.execute("SELECT status FROM core.batch_ledger").fetchone() == ("held",)
+    kind, summary = conn.execute(
+        "SELECT kind, summary FROM core.review_items WHERE kind = 'batch_hold'"
+    ).fetchone()
+    assert "unexplained {'USD': 1}" in summary
+
+
+def test_late_data_re_read_adds_only_what_is_new(conn, fx, accounts, taxonomy, policy, tmp_path):
+    account = accounts["magento-eu"]
+    day, next_day = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
+    for hour in range(24):
+        s = day + timedelta(hours=hour)
+        run_batch(
+            conn,
+            account,
+            batch_folder(tmp_path, account.id, s, s + timedelta(hours=1)),
+            taxonomy,
+            policy,
+            start=s,
+            end=s + timedelta(hours=1),
+        )
+    hourly = snapshot(conn)["core.refund_lines"][0]
+    _, daily = run_batch(
+        conn,
+        account,
+        batch_folder(tmp_path, account.id, day, next_day),
+        taxonomy,
+        policy,
+        start=day,
+        end=next_day,
+        as_of=next_day + timedelta(days=1),
+    )
+    total = snapshot(conn)["core.refund_lines"][0]
+    assert daily["inserted"]["refund_lines"] == total - hourly > 0
+    assert daily["updated"]["refund_lines"] == 0
+    assert daily["updated"]["decisions"] == 0
+
+
+def test_review_answer_resolves_open_items_once(conn, fx, accounts, taxonomy, policy, tmp_path):
+    from acorn.review import open_items_summary, record_answer
+
+    account = accounts["amazon-jp"]
+    start, end = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 2, 12, tzinfo=UTC)
+    _, loaded = run_batch(
+        conn, account, batch_folder(tmp_path, account.id, start, end), taxonomy, policy, start=start, end=end
+    )
+    summary = open_items_summary(conn, [loaded["batch_id"]])
+    assert summary["items"] == loaded["review_items"] > 0
+    args = dict(
+        batch_ids=[loaded["batch_id"]],
+        responded_by="alice",
+        responded_at=end,
+        comment="checked",
+        dag_id="d",
+        run_id="r",
+        task_id="review_batch",
+    )
+    assert record_answer(conn, chosen="Reject", **args) == summary["items"]
+    assert record_answer(conn, chosen="Approve", **args) == 0
+    states = dict(conn.execute("SELECT state, count(*) FROM core.review_items GROUP BY 1").fetchall())
+    assert states == {"rejected": summary["items"]}
+    assert conn.execute("SELECT responded_by, chosen_option FROM core.review_answers").fetchall() == [
+        ("alice", "Reject")
+    ]
