@@ -53,7 +53,7 @@ def test_an_edited_migration_is_refused(conn, monkeypatch, tmp_path):
     (tmp_path / "0001_schemas_and_reference.sql").write_text("-- edited after release\n")
     monkeypatch.setattr(migrations, "MIGRATIONS", tmp_path)
     with pytest.raises(
-        MigrationError, match="0001_schemas_and_reference.sql: already applied with different content"
+        MigrationError, match=r"0001_schemas_and_reference\.sql: already applied with different content"
     ):
         migrate(conn)
 
