@@ -1,0 +1,152 @@
+"""Real Airflow runs (dag.test) of the refund DAGs against a real Postgres warehouse."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+
+HOUR_END = datetime(2026, 11, 2, 10, tzinfo=UTC)  # dag.test() runs the interval [09:00, 10:00)
+
+
+@pytest.fixture
+def airflow_env(monkeypatch, warehouse_dsn, airflow_db, tmp_path):
+    """Two demo accounts, the embedded/CI warehouse as the acorn_warehouse connection, demo answers on."""
+    accounts = {
+        "accounts": [
+            {
+                "id": "amazon-eu",
+                "channel": "amazon",
+                "source": "demo",
+                "region": "EU",
+                "marketplaces": ["UK", "DE"],
+            },
+            {
+                "id": "shopify-outdoor",
+                "channel": "shopify",
+                "source": "demo",
+                "marketplaces": ["s.example"],
+                "currency": "USD",
+            },
+        ]
+    }
+    path = tmp_path / "accounts.yaml"
+    path.write_text(yaml.safe_dump(accounts))
+    monkeypatch.setenv("ACORN_CHANNEL_ACCOUNTS", str(path))
+    monkeypatch.setenv("ACORN_LANDING_URI", (tmp_path / "landing").as_uri())
+    monkeypatch.setenv("ACORN_DEMO_MODE", "true")
+    monkeypatch.setenv("ACORN_DEMO_LINES_PER_HOUR", "120")
+    monkeypatch.setenv("AIRFLOW_CONN_ACORN_WAREHOUSE", warehouse_dsn)
+    return warehouse_dsn
+
+
+def _dag(dag_id):
+    import os
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).get_dag(dag_id)
+
+
+def _run(dag_id, when):
+    run = _dag(dag_id).test(logical_date=when, mark_success_pattern="review_batch")
+    return run, {ti.task_id: ti.state for ti in run.get_task_instances() if ti.map_index in (-1, 0)}
+
+
+def _count(dsn, sql):
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def test_hourly_run_loads_decides_and_sends_review_items_to_a_person(airflow_env):
+    _run("acorn_fx_rates_daily", HOUR_END)
+    run, states = _run("acorn_refunds_hourly", HOUR_END)
+    assert run.state == "success"
+    assert states["review_batch"] == "success"
+    assert states["record_review"] == "success"
+    assert states["no_review_needed"] == "skipped"
+    dsn = airflow_env
+    refunds = _count(dsn, "SELECT count(*) FROM core.refund_lines")
+    assert refunds > 0
+    assert _count(dsn, "SELECT count(*) FROM core.decisions") == refunds
+    assert _count(dsn, "SELECT count(DISTINCT account_id) FROM core.batch_ledger") == 2
+    assert _count(dsn, "SELECT min(interval_start) FROM core.batch_ledger") == HOUR_END - timedelta(hours=1)
+    assert _count(dsn, "SELECT count(*) FROM core.review_items WHERE state = 'open'") == 0
+    assert _count(dsn, "SELECT count(*) FROM core.review_items WHERE state = 'approved'") > 0
+    assert _count(dsn, "SELECT responded_by FROM core.review_answers").startswith("acorn-demo")
+
+    before = _count(dsn, "SELECT count(*) FROM core.refund_lines")
+    rerun, _ = _run("acorn_refunds_hourly", HOUR_END)
+    assert rerun.state == "success"
+    assert _count(dsn, "SELECT count(*) FROM core.refund_lines") == before
+    assert _count(dsn, "SELECT count(*) FROM core.audit_log WHERE action = 'batch_replayed'") == 2
+
+
+def test_review_path_is_skipped_when_nothing_needs_a_person(airflow_env, monkeypatch, tmp_path):
+    approve_all = {
+        "version": "test-approve-all",
+        "reporting_currency": "EUR",
+        "liability_rules": [
+            {"id": "L1", "liable_party": "seller", "accounting_category": "customer_return", "why": "test"}
+        ],
+        "decision_rules": [{"id": "D1", "outcome": "approve", "why": "test"}],
+        "claim_windows": {"default": {}},
+    }
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(approve_all))
+    monkeypatch.setenv("ACORN_POLICY_FILE", str(path))
+    _run("acorn_fx_rates_daily", HOUR_END)
+    run, states = _run("acorn_refunds_hourly", HOUR_END)
+    assert run.state == "success"
+    assert states["no_review_needed"] == "success"
+    assert states["review_batch"] == "skipped"
+    assert states["record_review"] == "skipped"
+    assert states["summarize"] == "success"
+    assert _count(airflow_env, "SELECT count(*) FROM core.review_items") == 0
+    assert _count(airflow_env, "SELECT count(DISTINCT policy_version) FROM core.decisions") == 1
+
+
+def test_a_missing_policy_file_fails_the_decide_task_naming_the_file(airflow_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("ACORN_POLICY_FILE", str(tmp_path / "missing.yaml"))
+    run, states = _run("acorn_refunds_hourly", HOUR_END)
+    assert run.state == "failed"
+    assert states["batch.extract"] == "success"
+    assert states["batch.decide"] == "failed"
+    assert _count(airflow_env, "SELECT count(*) FROM core.refund_lines") == 0
+
+
+def test_an_unreachable_warehouse_fails_at_the_first_task(airflow_env, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_ACORN_WAREHOUSE", "postgresql://nobody@127.0.0.1:1/nowhere")
+    run, states = _run("acorn_refunds_hourly", HOUR_END)
+    assert run.state == "failed"
+    assert states["prepare_warehouse"] == "failed"
+
+
+def test_daily_run_re_reads_the_day_and_adds_only_late_rows(airflow_env):
+    dsn = airflow_env
+    _run("acorn_fx_rates_daily", HOUR_END)
+    run, states = _run("acorn_refunds_daily", datetime(2026, 11, 4, tzinfo=UTC))
+    assert run.state == "success"
+    assert states["daily_summary"] == "success"
+    day = _count(dsn, "SELECT count(*) FROM core.refund_lines")
+    assert _count(dsn, "SELECT min(refunded_at)::date FROM core.refund_lines").isoformat() == "2026-11-02"
+    assert _count(dsn, "SELECT count(*) FROM core.daily_summary WHERE day = '2026-11-02'") >= 2
+    assert _count(dsn, "SELECT sum(refund_lines) FROM mart.daily_refunds") == day
+    rerun, _ = _run("acorn_refunds_daily", datetime(2026, 11, 4, tzinfo=UTC))
+    assert rerun.state == "success"
+    assert _count(dsn, "SELECT count(*) FROM core.refund_lines") == day
+
+
+def test_error_messages_name_the_setting(airflow_env, monkeypatch):
+    from acorn.errors import WarehouseUnavailable
+    from acorn_airflow.resources import warehouse
+
+    monkeypatch.delenv("AIRFLOW_CONN_ACORN_WAREHOUSE")
+    with pytest.raises(WarehouseUnavailable, match="AIRFLOW_CONN_ACORN_WAREHOUSE"):
+        warehouse()
+    monkeypatch.setenv("AIRFLOW_CONN_ACORN_WAREHOUSE", "postgresql://u:s3cret@127.0.0.1:1/db")
+    with pytest.raises(WarehouseUnavailable, match="acorn_warehouse") as err:
+        warehouse()
+    assert "s3cret" not in str(err.value)
+    assert Path  # the module's imports are real
