@@ -8,7 +8,6 @@ dropped: it leaves here as a quarantine row naming the landing file's row, the f
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 
@@ -168,14 +167,16 @@ def _finish(entity: Entity, parsed: dict[str, pd.Series], ok: pd.Series) -> pd.D
 
 
 def pseudonymize(values: pd.Series, key: bytes) -> pd.Series:
-    """Keyed hash of buyer identifiers (HMAC-SHA256, 32 hex chars): joinable, not reversible."""
+    """Keyed hash of buyer identifiers (BLAKE2b keyed, 32 hex chars): joinable, not reversible without the key."""
+    base = hashlib.blake2b(key=key[:64], digest_size=16)
+
+    def one(value: str) -> str:
+        h = base.copy()
+        h.update(value.strip().lower().encode())
+        return h.hexdigest()
+
     return pd.Series(
-        [
-            hmac.new(key, v.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
-            if isinstance(v, str)
-            else None
-            for v in values.astype(object).where(values.notna(), None)
-        ],
+        [one(v) if isinstance(v, str) else None for v in values.astype(object).where(values.notna(), None)],
         index=values.index,
         dtype="string",
     )
@@ -184,6 +185,10 @@ def pseudonymize(values: pd.Series, key: bytes) -> pd.Series:
 def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Canonical:
     """Parse one raw batch into canonical frames; unreadable rows become quarantine rows."""
     acc, channel = batch.account_id, batch.channel
+
+    def ids(prefix: str, external: pd.Series) -> pd.Series:
+        return uids(prefix, pd.Series(acc, index=external.index), external)
+
     quarantined: list[pd.DataFrame] = []
 
     def run(entity: Entity, raw: pd.DataFrame, key_col: str, extra) -> pd.DataFrame:
@@ -209,7 +214,7 @@ def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Cano
         return _finish(entity, parsed, ok)
 
     def orders_extra(raw, parsed, errors) -> None:
-        parsed["order_uid"] = uids("order", pd.Series(acc, index=raw.index), raw["external_order_id"])
+        parsed["order_uid"] = ids("order", raw["external_order_id"])
         parsed["account_id"] = pd.Series(acc, index=raw.index, dtype="string")
         parsed["channel"] = pd.Series(channel, index=raw.index, dtype="string")
         model = raw["fulfillment_channel"].map(FULFILLMENT).astype("string")
@@ -218,8 +223,8 @@ def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Cano
         parsed["buyer_ref"] = pseudonymize(raw["buyer_email"], pseudonym_key)
 
     def lines_extra(raw, parsed, errors) -> None:
-        parsed["line_uid"] = uids("line", pd.Series(acc, index=raw.index), raw["external_line_id"])
-        parsed["order_uid"] = uids("order", pd.Series(acc, index=raw.index), raw["external_order_id"])
+        parsed["line_uid"] = ids("line", raw["external_line_id"])
+        parsed["order_uid"] = ids("order", raw["external_order_id"])
         parsed["account_id"] = pd.Series(acc, index=raw.index, dtype="string")
         errors.add("order_uid", raw["external_order_id"].isna(), "missing order reference")
 
@@ -227,9 +232,9 @@ def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Cano
         acc_col = pd.Series(acc, index=raw.index)
         errors.add("line_uid", raw["external_line_id"].isna(), "missing order line reference")
         errors.add("order_uid", raw["external_order_id"].isna(), "missing order reference")
-        parsed["refund_uid"] = uids("refund", acc_col, raw["external_refund_id"])
-        parsed["line_uid"] = uids("line", acc_col, raw["external_line_id"])
-        parsed["order_uid"] = uids("order", acc_col, raw["external_order_id"])
+        parsed["refund_uid"] = ids("refund", raw["external_refund_id"])
+        parsed["line_uid"] = ids("line", raw["external_line_id"])
+        parsed["order_uid"] = ids("order", raw["external_order_id"])
         parsed["account_id"] = acc_col.astype("string")
         parsed["channel"] = pd.Series(channel, index=raw.index, dtype="string")
         channels = pd.Series(channel, index=raw.index, dtype="string")

@@ -7,11 +7,14 @@ this shape by :mod:`acorn.normalize`, which names the field of any value it cann
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 Kind = Literal["text", "money", "timestamp", "int", "bool"]
 
@@ -136,14 +139,42 @@ def uid(*parts: object) -> str:
     return str(uuid.uuid5(ACORN_NAMESPACE, "|".join(str(p) for p in parts)))
 
 
+_NAMESPACE_SHA1 = hashlib.sha1(ACORN_NAMESPACE.bytes, usedforsecurity=False)
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _uuid5_strings(names: list[bytes]) -> pd.Series:
+    """``str(uuid.uuid5(ACORN_NAMESPACE, name))`` for many names: one SHA-1 per name (the namespace is hashed
+    once), then version bits, hex and dashes for all of them at once in numpy, straight into Arrow strings."""
+    copy = _NAMESPACE_SHA1.copy
+
+    def digest(name: bytes) -> bytes:
+        h = copy()
+        h.update(name)
+        return h.digest()
+
+    n = len(names)
+    raw = np.frombuffer(b"".join(map(digest, names)), dtype=np.uint8).reshape(n, 20)[:, :16].copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50  # version 5
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    hexed = np.empty((n, 32), dtype=np.uint8)
+    hexed[:, 0::2], hexed[:, 1::2] = _HEX[raw >> 4], _HEX[raw & 0x0F]
+    text = np.full((n, 36), ord("-"), dtype=np.uint8)
+    for src, dst in ((0, 0), (8, 9), (12, 14), (16, 19), (20, 24)):
+        width = {0: 8, 8: 4, 12: 4, 16: 4, 20: 12}[src]
+        text[:, dst : dst + width] = hexed[:, src : src + width]
+    offsets = np.arange(0, 36 * (n + 1), 36, dtype=np.int32)
+    array = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(text.tobytes())])
+    return pd.Series(pd.arrays.ArrowStringArray(array))
+
+
 def uids(prefix: str, *columns: pd.Series) -> pd.Series:
-    """Vectorized :func:`uid` over key columns (one Python call per row: ids are computed once, at
-    extraction, and the mapping is cheap next to the I/O it follows)."""
-    joined = columns[0].astype("string")
+    """:func:`uid` over key columns (``uids("order", account, order_id)[i] == uid("order", account[i],
+    order_id[i])``), at well under a microsecond a row."""
+    joined = prefix + "|" + columns[0].astype("string")
     for col in columns[1:]:
         joined = joined + "|" + col.astype("string")
-    return pd.Series(
-        [str(uuid.uuid5(ACORN_NAMESPACE, f"{prefix}|{k}")) for k in joined],
-        index=joined.index,
-        dtype="string",
-    )
+    names = pa.array(joined.fillna("<NA>"), type=pa.string()).cast(pa.binary()).to_pylist()
+    out = _uuid5_strings(names) if names else pd.Series(dtype="string")
+    out.index = joined.index
+    return out

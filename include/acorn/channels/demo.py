@@ -480,15 +480,20 @@ def generate(
     seed: int = 7,
     lines_per_hour: int = 60,
     as_of: datetime | None = None,
+    refunds_only: bool = False,
 ) -> RawBatch:
     """Everything the demo channel reports for ``account`` in ``[start, end)``, as seen at ``as_of``.
 
     Orders and lines are those updated in the interval (new sales and orders that got a refund); refund
     events are those posted in the interval and already visible at ``as_of`` (default: ``end``).
+    With ``refunds_only`` the new sales without a refund are left out (the benchmark's "N refund lines with
+    their orders"), hour by hour, so memory follows the refunds, not the sales.
     """
     as_of = as_of or end
     hours = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="h", inclusive="left")
     parts = [_hour(account, h.to_pydatetime(), seed, lines_per_hour) for h in hours]
+    if refunds_only:
+        parts = [_refunded_part(p) for p in parts]
     frames = {
         k: pd.concat([p[k] for p in parts], ignore_index=True) for k in ("orders", "order_lines", "refunds")
     }
@@ -505,6 +510,14 @@ def generate(
         refunds=refunds.astype("string"),
         control_totals=control,
     )
+
+
+def _refunded_part(part: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    refunds = part["refunds"]
+    lines = part["order_lines"]
+    lines = lines[lines["external_line_id"].isin(refunds["external_line_id"].dropna())]
+    orders = part["orders"][part["orders"]["external_order_id"].isin(lines["external_order_id"])]
+    return {"orders": orders, "order_lines": lines, "refunds": refunds}
 
 
 def _control_totals(refunds: pd.DataFrame) -> dict[str, int]:

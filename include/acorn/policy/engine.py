@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from acorn.money import CURRENCY_EXPONENT, div_half_even
 from acorn.policy.fx import cross_rates, to_reporting
 from acorn.policy.rules import Policy, Rule
 from acorn.risk.flags import risk_flags
-from acorn.schema import uid
+from acorn.schema import uids
 
 DECISION_COLUMNS: dict[str, str] = {
     "refund_uid": "string",
@@ -108,25 +110,34 @@ def build_facts(refunds: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame
     return facts
 
 
+def _hit(col: pd.Series, op: str, value) -> np.ndarray:
+    """One condition over a whole column; missing values never match (except ``not_in``)."""
+    if op in ("eq", "in", "not_in") and isinstance(col.dtype, pd.StringDtype):
+        arrow = pa.chunked_array(col.array._pa_array) if hasattr(col.array, "_pa_array") else pa.array(col)
+        values = pa.array(value if isinstance(value, list) else [value], type=pa.string())
+        found = pc.fill_null(pc.is_in(arrow, value_set=values), False).to_numpy(zero_copy_only=False)
+        return ~found if op == "not_in" else found
+    if op == "eq":
+        hit = col == value
+    elif op == "in":
+        hit = col.isin(value)
+    elif op == "not_in":
+        hit = ~col.isin(value)
+    elif op == "gte":
+        hit = col >= value
+    elif op == "gt":
+        hit = col > value
+    elif op == "lte":
+        hit = col <= value
+    else:
+        hit = col < value
+    return pd.Series(hit, index=col.index).fillna(False).to_numpy(dtype=bool)
+
+
 def _match(facts: pd.DataFrame, rule: Rule) -> np.ndarray:
     mask = np.ones(len(facts), dtype=bool)
     for cond in rule.conditions:
-        col = facts[cond.field]
-        if cond.op == "eq":
-            hit = col == cond.value
-        elif cond.op == "in":
-            hit = col.isin(cond.value)
-        elif cond.op == "not_in":
-            hit = ~col.isin(cond.value)
-        elif cond.op == "gte":
-            hit = col >= cond.value
-        elif cond.op == "gt":
-            hit = col > cond.value
-        elif cond.op == "lte":
-            hit = col <= cond.value
-        else:
-            hit = col < cond.value
-        mask &= pd.Series(hit, index=facts.index).fillna(False).to_numpy(dtype=bool)
+        mask &= _hit(facts[cond.field], cond.op, cond.value)
     return mask
 
 
@@ -141,9 +152,24 @@ def first_match(facts: pd.DataFrame, rules: tuple[Rule, ...]) -> np.ndarray:
     return chosen
 
 
-def _pick(rules: tuple[Rule, ...], chosen: np.ndarray, attr: str) -> pd.Series:
-    values = np.array([getattr(r, attr) for r in rules], dtype=object)
-    return pd.Series(values[chosen], dtype="string")
+def _take(values: list[str | None], chosen: np.ndarray) -> pd.Series:
+    """``values[chosen]`` as a string column, built in Arrow (a dictionary decoded in C++)."""
+    dictionary = pa.array(values, type=pa.string())
+    taken = pa.DictionaryArray.from_arrays(pa.array(chosen, type=pa.int32()), dictionary).cast(pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(taken))
+
+
+def _constant(value: str, index: pd.Index) -> pd.Series:
+    out = _take([value], np.zeros(len(index), dtype=np.int64))
+    out.index = index
+    return out
+
+
+def _pick(rules: tuple[Rule, ...], chosen: np.ndarray, attr: str, index: pd.Index) -> pd.Series:
+    """The ``attr`` of each row's chosen rule, as a string column on ``index``."""
+    out = _take([getattr(r, attr) for r in rules], chosen)
+    out.index = index
+    return out
 
 
 def _fees(facts: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
@@ -174,10 +200,14 @@ def _fees(facts: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _flags_text(facts: pd.DataFrame) -> pd.Series:
-    text = pd.Series("", index=facts.index, dtype="string")
-    for name in FLAG_NAMES:
-        hit = facts[name].to_numpy(dtype=bool)
-        text = text.where(~hit, text + np.where(text == "", "", ",") + name)
+    """Comma-separated names of the risk flags on each line ("" when none)."""
+    code = np.zeros(len(facts), dtype=np.int64)
+    for bit, name in enumerate(FLAG_NAMES):
+        code |= facts[name].to_numpy(dtype=bool).astype(np.int64) << bit
+    combos, chosen = np.unique(code, return_inverse=True)
+    texts = [",".join(n for bit, n in enumerate(FLAG_NAMES) if c >> bit & 1) for c in combos]
+    text = _take(texts, chosen.astype(np.int64))
+    text.index = facts.index
     return text
 
 
@@ -218,21 +248,20 @@ def decide(
     facts = facts.join(risk_flags(facts, history))
     facts["serial_returner"] = facts["buyer_refunds_90d"] >= SERIAL_RETURNER_REFUNDS
 
+    idx = facts.index
     liability = first_match(facts, policy.liability_rules)
-    facts["liable_party"] = _pick(policy.liability_rules, liability, "liable_party").to_numpy()
-    claim_type = _pick(policy.liability_rules, liability, "claim")
-    claim_type.index = facts.index
+    facts["liable_party"] = _pick(policy.liability_rules, liability, "liable_party", idx)
+    claim_type = _pick(policy.liability_rules, liability, "claim", idx)
     facts["claimable"] = claim_type.notna().to_numpy()
     outcome_idx = first_match(facts, policy.decision_rules)
-    outcome = _pick(policy.decision_rules, outcome_idx, "outcome")
-    outcome.index = facts.index
-    decision_rule = _pick(policy.decision_rules, outcome_idx, "id")
-    decision_reason = _pick(policy.decision_rules, outcome_idx, "why")
+    outcome = _pick(policy.decision_rules, outcome_idx, "outcome", idx)
+    decision_rule = _pick(policy.decision_rules, outcome_idx, "id", idx)
+    decision_reason = _pick(policy.decision_rules, outcome_idx, "why", idx)
     if paused:
         held = outcome == "approve"
         outcome = outcome.where(~held, "review")
-        decision_rule = decision_rule.where(~held.to_numpy(), PAUSED_RULE[0])
-        decision_reason = decision_reason.where(~held.to_numpy(), PAUSED_RULE[1])
+        decision_rule = decision_rule.where(~held, PAUSED_RULE[0])
+        decision_reason = decision_reason.where(~held, PAUSED_RULE[1])
     claim_type = claim_type.where(outcome == "claim")
     opens, deadline = _claim_windows(facts, claim_type, policy)
     cost = facts["seller_cost_minor"].to_numpy(dtype=np.int64)
@@ -243,19 +272,19 @@ def decide(
     decisions = pd.DataFrame(
         {
             "refund_uid": facts["refund_uid"],
-            "policy_version": policy.version,
+            "policy_version": _constant(policy.version, facts.index),
             "outcome": outcome,
-            "decision_rule": decision_rule.to_numpy(),
-            "decision_reason": decision_reason.to_numpy(),
+            "decision_rule": decision_rule,
+            "decision_reason": decision_reason,
             "liable_party": facts["liable_party"],
-            "liability_rule": _pick(policy.liability_rules, liability, "id").to_numpy(),
-            "liability_reason": _pick(policy.liability_rules, liability, "why").to_numpy(),
-            "accounting_category": _pick(policy.liability_rules, liability, "accounting_category").to_numpy(),
+            "liability_rule": _pick(policy.liability_rules, liability, "id", idx),
+            "liability_reason": _pick(policy.liability_rules, liability, "why", idx),
+            "accounting_category": _pick(policy.liability_rules, liability, "accounting_category", idx),
             "claim_type": claim_type,
             "claim_opens_on": opens,
             "claim_deadline": deadline,
             "risk_flags": _flags_text(facts),
-            "reporting_currency": rep,
+            "reporting_currency": _constant(rep, facts.index),
             "fx_rate_e9": rate,
             "fx_rate_date": rate_date,
             "amount_reporting_minor": facts["amount_reporting"],
@@ -276,37 +305,30 @@ def _claims(facts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in CLAIM_COLUMNS.items()})
     d = decisions[rows]
     f = facts[rows]
-    evidence = [
-        json.dumps(
-            {
-                "account_id": a,
-                "external_refund_id": r,
-                "order_uid": o,
-                "line_uid": ln,
-                "reason": rs,
-                "disposition": ds,
-                "delivered_at": None if pd.isna(dv) else dv.isoformat(),
-                "return_received_at": None if pd.isna(rv) else rv.isoformat(),
-                "rules": [dr, lr],
-            }
-        )
-        for a, r, o, ln, rs, ds, dv, rv, dr, lr in zip(
-            f["account_id"],
-            f["external_refund_id"],
-            f["order_uid"],
-            f["line_uid"],
-            f["reason"],
-            f["disposition"].astype(object).where(f["disposition"].notna(), None),
-            f["delivered_at"],
-            f["return_received_at"],
-            d["decision_rule"],
-            d["liability_rule"],
-            strict=True,
-        )
-    ]
+
+    def iso(ts: pd.Series) -> pd.Series:
+        return ts.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").astype("string")
+
+    # the values are ids, codes and timestamps; external ids are JSON-quoted in case a channel sends quotes
+    quoted_refund = [json.dumps(v) for v in f["external_refund_id"].astype(object)]
+    parts = {
+        "account_id": '"' + f["account_id"] + '"',
+        "external_refund_id": pd.Series(quoted_refund, index=f.index, dtype="string"),
+        "order_uid": '"' + f["order_uid"] + '"',
+        "line_uid": '"' + f["line_uid"] + '"',
+        "reason": '"' + f["reason"] + '"',
+        "disposition": ('"' + f["disposition"] + '"').fillna("null"),
+        "delivered_at": ('"' + iso(f["delivered_at"]) + '"').fillna("null"),
+        "return_received_at": ('"' + iso(f["return_received_at"]) + '"').fillna("null"),
+        "rules": '["' + d["decision_rule"] + '", "' + d["liability_rule"] + '"]',
+    }
+    evidence = pd.Series("{", index=f.index, dtype="string")
+    for i, (key, value) in enumerate(parts.items()):
+        evidence = evidence + ("" if i == 0 else ", ") + f'"{key}": ' + value
+    evidence = evidence + "}"
     return pd.DataFrame(
         {
-            "claim_id": [uid("claim", r, t) for r, t in zip(d["refund_uid"], d["claim_type"], strict=True)],
+            "claim_id": uids("claim", d["refund_uid"], d["claim_type"]).to_numpy(),
             "refund_uid": d["refund_uid"].to_numpy(),
             "claim_type": d["claim_type"].to_numpy(),
             "counterparty": d["liable_party"].to_numpy(),
@@ -314,6 +336,6 @@ def _claims(facts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
             "amount_minor": d["recoverable_minor"].to_numpy(),
             "opens_on": d["claim_opens_on"].to_numpy(),
             "deadline": d["claim_deadline"].to_numpy(),
-            "evidence": evidence,
+            "evidence": evidence.to_numpy(),
         }
     ).astype(CLAIM_COLUMNS)

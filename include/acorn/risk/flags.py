@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 HISTORY_COLUMNS = {
     "refund_uid": "string",
@@ -32,28 +35,39 @@ def risk_flags(facts: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     buyer paid for the line). Returns the columns aligned with ``facts``' index.
     """
     cols = list(HISTORY_COLUMNS)
-    past = history[~history["refund_uid"].isin(facts["refund_uid"])][cols].astype(HISTORY_COLUMNS)
-    both = pd.concat(
-        [past.assign(_row=-1), facts[cols].astype(HISTORY_COLUMNS).assign(_row=range(len(facts)))],
-        ignore_index=True,
-    ).sort_values(["refunded_at", "refund_uid"], kind="stable")
-
-    by_line = both.groupby("line_uid", sort=False)
-    both["_nth_on_line"] = by_line.cumcount()
-    both["_refunded_so_far"] = by_line["amount_minor"].cumsum()
-
-    # refunds by the same buyer in the 90 days up to and including this one
-    buyers = both[both["buyer_ref"].notna()]
-    buyers = buyers.assign(
-        _buyer_90d=_rolling_count(buyers["buyer_ref"], buyers["refunded_at"], SERIAL_WINDOW)
+    current = pa.array(facts["refund_uid"], type=pa.string())
+    again = pc.fill_null(
+        pc.is_in(pa.array(history["refund_uid"], type=pa.string()), value_set=current), False
     )
+    past = history[~again.to_numpy(zero_copy_only=False)][cols].astype(HISTORY_COLUMNS)
+    both = pd.concat([past, facts[cols].astype(HISTORY_COLUMNS)], ignore_index=True)
+    mine = np.arange(len(past), len(both))
 
-    mine = both[both["_row"] >= 0].set_index("_row").sort_index()
-    buyer_counts = buyers[buyers["_row"] >= 0].set_index("_row")["_buyer_90d"]
+    # per order line, in time order: how many refunds came before, and how much was refunded so far
+    line = pd.factorize(both["line_uid"])[0]
+    when = both["refunded_at"].astype("int64").to_numpy()
+    order = np.lexsort((np.arange(len(both)), when, line))
+    line_sorted = line[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(line_sorted)) + 1]
+    group_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    position = np.arange(len(order))
+    nth = np.empty(len(order), dtype=np.int64)
+    nth[order] = position - group_start
+    cumulative = np.cumsum(both["amount_minor"].to_numpy()[order])
+    before_group = np.where(group_start > 0, cumulative[group_start - 1], 0)
+    so_far = np.empty(len(order), dtype=np.int64)
+    so_far[order] = cumulative - before_group
+
+    has_buyer = both["buyer_ref"].notna().to_numpy()
+    buyer_counts = np.zeros(len(both), dtype=np.int64)
+    buyer_counts[has_buyer] = _rolling_count(
+        both.loc[has_buyer, "buyer_ref"], both.loc[has_buyer, "refunded_at"], SERIAL_WINDOW
+    ).to_numpy()
+
     out = pd.DataFrame(index=facts.index)
-    out["duplicate_refund"] = (mine["_nth_on_line"] > 0).to_numpy()
-    out["exceeds_paid"] = mine["_refunded_so_far"].to_numpy() > facts["paid_minor"].to_numpy()
-    out["buyer_refunds_90d"] = buyer_counts.reindex(range(len(facts))).fillna(0).astype("int64").to_numpy()
+    out["duplicate_refund"] = nth[mine] > 0
+    out["exceeds_paid"] = so_far[mine] > facts["paid_minor"].to_numpy()
+    out["buyer_refunds_90d"] = buyer_counts[mine]
     return out
 
 

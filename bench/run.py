@@ -1,0 +1,530 @@
+"""``make bench``: every stage and the whole pipeline, against the physical limit and the naive approach.
+
+For each size (100k and 1M refund lines by default, 10M with ``--big``) the demo generator makes N refund
+lines with their order lines and orders; then each stage is timed on those rows with its peak RSS:
+normalize, validate (GX, full suite, row failures captured), decide (full default policy), load (into a
+fresh warehouse database, one transaction). In the same run, on the same rows:
+
+- the physical limit of the load: psycopg 3 binary COPY (``write_row``) of the same frames into identical
+  tables without indexes or constraints;
+- the naive pipeline a data team writes first: the same policy applied with ``DataFrame.apply(axis=1)`` and
+  the load with ``DataFrame.to_sql`` (measured on a 100k sample and extrapolated: labelled so).
+
+The table is printed and written to ``bench/results/<UTC time>.json`` with the machine's cores and memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+import psycopg
+from psycopg.types.json import Jsonb
+
+from acorn.channels.accounts import load_accounts
+from acorn.channels.demo import generate
+from acorn.normalize import normalize
+from acorn.policy.engine import build_facts, decide, first_match
+from acorn.policy.fx import read_ecb_csv
+from acorn.policy.rules import load_policy
+from acorn.policy.taxonomy import load_taxonomy
+from acorn.quality.validate import validate
+from acorn.review import review_items
+from acorn.risk.flags import empty_history
+from acorn.settings import load_settings
+from acorn.warehouse import embedded
+from acorn.warehouse.load import TARGETS, Batch, load_batch
+from acorn.warehouse.migrate import migrate
+
+RESULTS = Path(__file__).parent / "results"
+START = datetime(2026, 11, 2, tzinfo=UTC)
+RETURN_RATE = 0.163  # refunded share of demo order lines (see acorn.channels.demo)
+NAIVE_SAMPLE = 100_000
+TARGETS_1M = {
+    "end_to_end_s": 20.0,
+    "load_vs_copy": 0.60,
+    "decide_lines_per_s": 1_000_000,
+    "validate_s": 5.0,
+    "peak_rss_gib": 2.0,
+    "vs_naive": 5.0,
+    "dag_parse_s": 0.3,
+}
+
+
+class PeakRss:
+    """Samples this process's RSS every 20 ms; ``peak`` is the high-water mark of the block."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(0.02)
+
+    @contextmanager
+    def measure(self):
+        self.peak = self.proc.memory_info().rss
+        self._stop.clear()
+        thread = threading.Thread(target=self._sample, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+
+def timed(rows: list, stage: str, n: int, fn, *, note: str = ""):
+    rss = PeakRss()
+    with rss.measure():
+        t0 = time.perf_counter()
+        out = fn()
+        seconds = time.perf_counter() - t0
+    rows.append(
+        {
+            "stage": stage,
+            "rows": n,
+            "seconds": seconds,
+            "rows_per_s": n / seconds if seconds else None,
+            "peak_rss_gib": rss.peak / 2**30,
+            "note": note,
+        }
+    )
+    print(
+        f"  {stage:<28} {n:>10,} rows {seconds:8.2f} s {n / seconds:>12,.0f} rows/s "
+        f"peak {rss.peak / 2**30:5.2f} GiB {note}",
+        flush=True,
+    )
+    return out
+
+
+def fresh_database(server: str) -> str:
+    name = f"acorn_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = server.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate(conn)
+    return dsn
+
+
+def drop_database(server: str, dsn: str) -> None:
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def raw_copy(conn: psycopg.Connection, frames: dict[str, pd.DataFrame]) -> int:
+    """The physical limit: binary COPY with write_row into unindexed copies of the core tables."""
+    total = 0
+    with conn.transaction(), conn.cursor() as cur:
+        for name, frame in frames.items():
+            target = TARGETS[name]
+            cols = list(target.columns)
+            cur.execute(
+                f"CREATE TEMP TABLE raw_{name} AS SELECT {', '.join(cols)} FROM core.{target.table} WITH NO DATA"
+            )
+            types = [
+                r[0]
+                for r in cur.execute(
+                    "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a WHERE a.attrelid = %s::regclass "
+                    "AND a.attnum > 0 ORDER BY a.attnum",
+                    (f"raw_{name}",),
+                ).fetchall()
+            ]
+            data = _binary_ready(frame[cols], types)
+            types = ["text" if t.startswith("character(") else t for t in types]
+            with cur.copy(f"COPY raw_{name} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
+                for row in data.itertuples(index=False, name=None):
+                    copy.write_row(row)
+            total += len(frame)
+    return total
+
+
+def _binary_ready(frame: pd.DataFrame, types: list[str]) -> pd.DataFrame:
+    """Python values binary COPY accepts: UUID objects, dates, Jsonb, None for missing."""
+    out = frame.astype(object).where(frame.notna(), None)
+    for col, typ in zip(frame.columns, types, strict=True):
+        if typ == "uuid":
+            out[col] = [uuid.UUID(v) if v else None for v in out[col]]
+        elif typ == "date":
+            out[col] = [v.date() if v is not None else None for v in out[col]]
+        elif typ == "jsonb":
+            out[col] = [Jsonb(json.loads(v)) if v else None for v in out[col]]
+    return out
+
+
+def naive_rule_row(row: pd.Series, policy, rates_lookup: dict) -> str:
+    """The row-at-a-time policy a first version would have: same rules, one Python call per line."""
+    for rule in policy.liability_rules:
+        if all(_naive_match(row, c) for c in rule.conditions):
+            row["liable_party"] = rule.liable_party
+            row["claimable"] = rule.claim is not None
+            break
+    for rule in policy.decision_rules:
+        if all(_naive_match(row, c) for c in rule.conditions):
+            return rule.outcome
+    return "review"
+
+
+def _naive_match(row: pd.Series, cond) -> bool:
+    value = row.get(cond.field)
+    if value is None or (not isinstance(value, (list, str)) and pd.isna(value)):
+        return cond.op == "not_in"
+    if cond.op == "eq":
+        return value == cond.value
+    if cond.op == "in":
+        return value in cond.value
+    if cond.op == "not_in":
+        return value not in cond.value
+    return {
+        "gte": value >= cond.value,
+        "gt": value > cond.value,
+        "lte": value <= cond.value,
+        "lt": value < cond.value,
+    }[cond.op]
+
+
+def dag_parse_seconds() -> dict[str, float]:
+    """Seconds to parse each DAG file in a process that already imported Airflow (the dag-processor's case)."""
+    probe = (
+        "import sys, time, runpy, airflow.sdk, airflow.providers.standard.operators.hitl\n"
+        "t = time.perf_counter(); runpy.run_path(sys.argv[1]); print(time.perf_counter() - t)"
+    )
+    out = {}
+    for path in sorted((Path(__file__).parents[1] / "dags").glob("*.py")):
+        runs = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
+            for _ in range(3)
+        ]
+        out[path.stem] = min(runs)
+    return out
+
+
+def bench_size(n_refunds: int, server: str, ctx: dict) -> dict:
+    account = ctx["account"]
+    per_hour = int(n_refunds / RETURN_RATE / 24) + 1
+    rows: list[dict] = []
+    print(
+        f"\n{n_refunds:,} refund lines (demo account {account.id}, {per_hour:,} order lines an hour, 24 hours)"
+    )
+    raw = timed(
+        rows,
+        "generate (demo channel)",
+        n_refunds,
+        lambda: generate(
+            account, START, START + timedelta(days=1), lines_per_hour=per_hour, refunds_only=True
+        ),
+    )
+    n = len(raw.refunds)
+    rows[-1]["rows"] = n
+    canonical = timed(rows, "normalize", n, lambda: normalize(raw, ctx["taxonomy"], b"bench-key"))
+    validated = timed(
+        rows,
+        "validate (GX, full suite)",
+        n,
+        lambda: validate(
+            canonical,
+            account_id=account.id,
+            interval_start=START,
+            interval_end=START + timedelta(days=1),
+            control_totals=raw.control_totals,
+        ),
+    )
+    c = validated.canonical
+    facts = build_facts(c.refund_lines, c.order_lines, c.orders)
+    decided = timed(
+        rows,
+        "decide (full policy)",
+        len(facts),
+        lambda: decide(facts, ctx["policy"], ctx["rates"], empty_history()),
+    )
+    timed(
+        rows,
+        "decide: rules alone",
+        len(facts),
+        lambda: (
+            first_match(decided.facts, ctx["policy"].liability_rules),
+            first_match(decided.facts, ctx["policy"].decision_rules),
+        ),
+        note="liability + outcome, 25 rules",
+    )
+    items = review_items(
+        decided.decisions,
+        c.refund_lines,
+        account_id=account.id,
+        interval_start=START,
+        interval_end=START + timedelta(days=1),
+        hold=None,
+    )
+    frames = {
+        "orders": c.orders,
+        "order_lines": c.order_lines,
+        "refund_lines": c.refund_lines,
+        "decisions": decided.decisions,
+        "claims": decided.claims,
+        "review_items": items,
+        "quarantine": c.quarantine,
+    }
+    total_rows = sum(len(f) for f in frames.values())
+    dsn = fresh_database(server)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            batch = Batch(account.id, START, START + timedelta(days=1), "pass", frames, {}, {})
+            timed(
+                rows,
+                "load (one transaction)",
+                total_rows,
+                lambda: load_batch(conn, batch),
+                note=f"{total_rows:,} rows in 7 tables",
+            )
+            timed(
+                rows,
+                "limit: binary COPY",
+                total_rows,
+                lambda: raw_copy(conn, frames),
+                note="write_row, no indexes",
+            )
+            sample = min(NAIVE_SAMPLE, n)
+            naive_frames = {k: f.iloc[: int(len(f) * sample / n) + 1] for k, f in frames.items()}
+            sample_rows = sum(len(f) for f in naive_frames.values())
+            engine_url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+            timed(
+                rows,
+                "naive: to_sql",
+                sample_rows,
+                lambda: _to_sql(engine_url, naive_frames),
+                note=f"{sample_rows:,}-row sample",
+            )
+    finally:
+        drop_database(server, dsn)
+    naive_facts = decided.facts.iloc[:sample].copy()
+    timed(
+        rows,
+        "naive: apply(axis=1) rules",
+        sample,
+        lambda: naive_facts.apply(naive_rule_row, axis=1, args=(ctx["policy"], {})),
+        note=f"{sample:,}-row sample",
+    )
+    return _summarize(n, rows)
+
+
+def _to_sql(url: str, frames: dict[str, pd.DataFrame]) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as con:
+        for name, frame in frames.items():
+            frame.to_sql(f"naive_{name}", con, schema="public", if_exists="append", index=False)
+    engine.dispose()
+
+
+def _summarize(n: int, rows: list[dict]) -> dict:
+    by = {r["stage"]: r for r in rows}
+    load, limit = by["load (one transaction)"], by["limit: binary COPY"]
+    to_sql, apply_ = by["naive: to_sql"], by["naive: apply(axis=1) rules"]
+    pipeline_stages = [
+        "normalize",
+        "validate (GX, full suite)",
+        "decide (full policy)",
+        "load (one transaction)",
+    ]
+    end_to_end = sum(by[s]["seconds"] for s in pipeline_stages)
+    naive_load_s = load["rows"] / to_sql["rows_per_s"]
+    naive_rules_s = n / apply_["rows_per_s"]
+    naive_total = (
+        by["normalize"]["seconds"] + by["validate (GX, full suite)"]["seconds"] + naive_rules_s + naive_load_s
+    )
+    limit_rate = limit["rows_per_s"]
+    for r in rows:
+        r["vs_limit"] = (
+            r["rows_per_s"] / limit_rate
+            if r["stage"].startswith(("load", "limit", "naive: to_sql"))
+            else None
+        )
+    by["decide (full policy)"]["vs_naive"] = by["decide (full policy)"]["rows_per_s"] / apply_["rows_per_s"]
+    load["vs_naive"] = load["rows_per_s"] / to_sql["rows_per_s"]
+    rows.append(
+        {
+            "stage": "pipeline end to end",
+            "rows": n,
+            "seconds": end_to_end,
+            "rows_per_s": n / end_to_end,
+            "peak_rss_gib": max(by[s]["peak_rss_gib"] for s in pipeline_stages),
+            "vs_limit": None,
+            "vs_naive": naive_total / end_to_end,
+            "note": "normalize + validate + decide + load",
+        }
+    )
+    rows.append(
+        {
+            "stage": "naive pipeline (extrapolated)",
+            "rows": n,
+            "seconds": naive_total,
+            "rows_per_s": n / naive_total,
+            "peak_rss_gib": None,
+            "vs_limit": None,
+            "vs_naive": 1.0,
+            "note": "same normalize/validate; apply(axis=1) rules and to_sql load from the samples",
+        }
+    )
+    return {"refund_lines": n, "stages": rows}
+
+
+def print_table(result: dict) -> None:
+    print(f"\n{result['refund_lines']:,} refund lines")
+    print("| stage | rows | seconds | rows/s | vs raw COPY | vs naive | peak RSS GiB | note |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in result["stages"]:
+
+        def f(v, fmt):
+            return "" if v is None else format(v, fmt)
+
+        print(
+            f"| {r['stage']} | {r['rows']:,} | {r['seconds']:.2f} | {f(r['rows_per_s'], ',.0f')} | "
+            f"{f(r.get('vs_limit'), '.2f')} | {f(r.get('vs_naive'), '.1f')} | {f(r['peak_rss_gib'], '.2f')} | "
+            f"{r.get('note', '')} |"
+        )
+
+
+def check_targets(result: dict, parse: dict[str, float]) -> list[tuple[str, str, str, bool]]:
+    by = {r["stage"]: r for r in result["stages"]}
+    e2e = by["pipeline end to end"]
+    checks = [
+        (
+            "end to end",
+            f"{e2e['seconds']:.1f} s",
+            f"<= {TARGETS_1M['end_to_end_s']} s",
+            e2e["seconds"] <= TARGETS_1M["end_to_end_s"],
+        ),
+        (
+            "load vs raw COPY",
+            f"{by['load (one transaction)']['vs_limit']:.2f}",
+            f">= {TARGETS_1M['load_vs_copy']}",
+            by["load (one transaction)"]["vs_limit"] >= TARGETS_1M["load_vs_copy"],
+        ),
+        (
+            "decide (full stage)",
+            f"{by['decide (full policy)']['rows_per_s']:,.0f} lines/s",
+            ">= 1,000,000 lines/s",
+            by["decide (full policy)"]["rows_per_s"] >= TARGETS_1M["decide_lines_per_s"],
+        ),
+        (
+            "decide: rules alone",
+            f"{by['decide: rules alone']['rows_per_s']:,.0f} lines/s",
+            ">= 1,000,000 lines/s",
+            by["decide: rules alone"]["rows_per_s"] >= TARGETS_1M["decide_lines_per_s"],
+        ),
+        (
+            "validate",
+            f"{by['validate (GX, full suite)']['seconds']:.1f} s",
+            f"<= {TARGETS_1M['validate_s']} s",
+            by["validate (GX, full suite)"]["seconds"] <= TARGETS_1M["validate_s"],
+        ),
+        (
+            "peak memory",
+            f"{e2e['peak_rss_gib']:.2f} GiB",
+            f"<= {TARGETS_1M['peak_rss_gib']} GiB",
+            e2e["peak_rss_gib"] <= TARGETS_1M["peak_rss_gib"],
+        ),
+        (
+            "vs naive pipeline",
+            f"{e2e['vs_naive']:.1f}x",
+            f">= {TARGETS_1M['vs_naive']}x",
+            e2e["vs_naive"] >= TARGETS_1M["vs_naive"],
+        ),
+        (
+            "DAG parse (slowest file)",
+            f"{max(parse.values()):.3f} s",
+            f"<= {TARGETS_1M['dag_parse_s']} s",
+            max(parse.values()) <= TARGETS_1M["dag_parse_s"],
+        ),
+    ]
+    print(f"\nTargets at {result['refund_lines']:,} refund lines:")
+    for name, got, want, ok in checks:
+        print(f"  {'met   ' if ok else 'MISSED'} {name:<26} {got:>22}  (target {want})")
+    return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--big", action="store_true", help="also 10M refund lines (needs time and memory)")
+    args = parser.parse_args(argv)
+    sizes = args.sizes + ([10_000_000] if args.big else [])
+    settings = load_settings()
+    server = (
+        os.environ.get("ACORN_BENCH_DATABASE_URL")
+        or embedded.ensure_running(settings.home / "pgdata").rsplit("/", 1)[0] + "/postgres"
+    )
+    ctx = {
+        "account": {a.id: a for a in load_accounts(settings.accounts_file)}["amazon-eu"],
+        "taxonomy": load_taxonomy(),
+        "policy": load_policy(settings.policy_file),
+        "rates": read_ecb_csv(settings.fx_file),
+    }
+    with psycopg.connect(server) as conn:
+        pg_version = conn.execute("SHOW server_version").fetchone()[0]
+        fsync = conn.execute("SHOW fsync").fetchone()[0]
+    machine = {
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpu": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "postgres": pg_version,
+        "fsync": fsync,
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+    }
+    print(f"machine: {machine}")
+    results = [bench_size(n, server, ctx) for n in sizes]
+    parse = dag_parse_seconds()
+    print(f"\nDAG parse seconds (best of 3, Airflow already imported): {parse}")
+    for result in results:
+        print_table(result)
+    nearest = min(results, key=lambda r: abs(r["refund_lines"] - 1_000_000))
+    checks = check_targets(nearest, parse)
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS / f"{stamp}.json"
+    out.write_text(
+        json.dumps(
+            {
+                "machine": machine,
+                "results": results,
+                "dag_parse_seconds": parse,
+                "targets": [{"name": n, "got": g, "target": w, "met": ok} for n, g, w, ok in checks],
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    print(f"\nwritten to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
