@@ -1,4 +1,6 @@
 -- The canonical model. Money is bigint minor units of the row's currency; times are UTC.
+-- The high-volume tables carry batch_id and currency without foreign keys: the loader writes the ledger row
+-- in the same transaction and validation checks currencies, and per-row RI checks cost 38% of the load.
 CREATE TABLE core.batch_ledger (
     batch_id         uuid        PRIMARY KEY,
     account_id       text        NOT NULL,
@@ -24,12 +26,12 @@ CREATE TABLE core.orders (
     marketplace        text        NOT NULL,
     external_order_id  text        NOT NULL,
     purchased_at       timestamptz NOT NULL,
-    currency           char(3)     NOT NULL REFERENCES core.currency,
+    currency           char(3)     NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
     fulfillment_model  text        NOT NULL CHECK (fulfillment_model IN ('AFN', 'MFN', 'STORE')),
     ship_method        text        NOT NULL,
     buyer_ref          text,
     order_total_minor  bigint      NOT NULL,
-    batch_id           uuid        NOT NULL REFERENCES core.batch_ledger,
+    batch_id           uuid        NOT NULL,
     loaded_at          timestamptz NOT NULL DEFAULT now()
 );
 
@@ -41,7 +43,7 @@ CREATE TABLE core.order_lines (
     sku                 text        NOT NULL,
     category            text        NOT NULL,
     quantity            integer     NOT NULL,
-    currency            char(3)     NOT NULL REFERENCES core.currency,
+    currency            char(3)     NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
     principal_minor     bigint      NOT NULL,
     shipping_minor      bigint      NOT NULL,
     tax_minor           bigint      NOT NULL,
@@ -50,7 +52,7 @@ CREATE TABLE core.order_lines (
     shipped_at          timestamptz NOT NULL,
     delivered_at        timestamptz,
     shipped_late        boolean     NOT NULL,
-    batch_id            uuid        NOT NULL REFERENCES core.batch_ledger,
+    batch_id            uuid        NOT NULL,
     loaded_at           timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX ON core.order_lines (order_uid);
@@ -65,7 +67,7 @@ CREATE TABLE core.refund_lines (
     external_refund_id    text        NOT NULL,
     event_type            text        NOT NULL,
     refunded_at           timestamptz NOT NULL,
-    currency              char(3)     NOT NULL REFERENCES core.currency,
+    currency              char(3)     NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
     quantity              integer     NOT NULL,
     principal_minor       bigint      NOT NULL,
     shipping_minor        bigint      NOT NULL,
@@ -78,7 +80,7 @@ CREATE TABLE core.refund_lines (
     disposition           text,
     returnless            boolean     NOT NULL,
     return_received_at    timestamptz,
-    batch_id              uuid        NOT NULL REFERENCES core.batch_ledger,
+    batch_id              uuid        NOT NULL,
     loaded_at             timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX ON core.refund_lines (line_uid);

@@ -23,7 +23,7 @@ CREATE TABLE core.decisions (
     seller_cost_reporting_minor  bigint      NOT NULL,
     recoverable_minor            bigint      NOT NULL,
     decided_at                   timestamptz NOT NULL DEFAULT now(),
-    batch_id                     uuid        NOT NULL REFERENCES core.batch_ledger,
+    batch_id                     uuid        NOT NULL,
     PRIMARY KEY (refund_uid, policy_version)
 );
 
