@@ -82,6 +82,11 @@ def ensure_running(data_dir: Path, port: int = DEFAULT_PORT) -> str:
             capture_output=True,
             **ids,
         )
+    if _accepting(port) and not (data_dir / "postmaster.pid").exists():
+        raise RuntimeError(
+            f"port {port} is taken by a server that is not ACORN's embedded Postgres in {data_dir}: "
+            "set ACORN_EMBEDDED_PG_PORT to a free port, or AIRFLOW_CONN_ACORN_WAREHOUSE to use that server"
+        )
     if not _accepting(port):
         log = data_dir / "server.log"
         result = subprocess.run(
