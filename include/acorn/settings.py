@@ -11,6 +11,7 @@
 | ACORN_DEMO_SEED | ``7`` | seed of the demo generator |
 | ACORN_DEMO_LINES_PER_HOUR | ``60`` | order lines per demo account and hour |
 | ACORN_PSEUDONYM_KEY | generated into ACORN_HOME | key of the buyer pseudonym (keyed hash) |
+| AIRFLOW_CONN_ACORN_WAREHOUSE | none | the warehouse URI, read here only by command-line tools (tasks use the Connection) |
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Settings:
     demo_mode: bool
     demo_seed: int
     demo_lines_per_hour: int
+    warehouse_uri: str | None
 
     def pseudonym_key(self) -> bytes:
         """Key of the buyer pseudonym: ACORN_PSEUDONYM_KEY, else a random key kept in ACORN_HOME (0600)."""
@@ -66,4 +68,5 @@ def load_settings() -> Settings:
         demo_mode=_flag(os.environ.get("ACORN_DEMO_MODE")),
         demo_seed=int(os.environ.get("ACORN_DEMO_SEED", "7")),
         demo_lines_per_hour=int(os.environ.get("ACORN_DEMO_LINES_PER_HOUR", "60")),
+        warehouse_uri=os.environ.get("AIRFLOW_CONN_ACORN_WAREHOUSE"),
     )

@@ -150,3 +150,21 @@ def test_error_messages_name_the_setting(airflow_env, monkeypatch):
         warehouse()
     assert "s3cret" not in str(err.value)
     assert Path  # the module's imports are real
+
+
+def test_policy_simulation_dag_stores_a_report(airflow_env):
+    _run("acorn_fx_rates_daily", HOUR_END)
+    _run("acorn_refunds_hourly", HOUR_END)
+    decisions = _count(airflow_env, "SELECT count(*) FROM core.decisions")
+    run = _dag("acorn_policy_simulation").test(
+        logical_date=HOUR_END,
+        run_conf={
+            "policy_file": "include/policies/refund_policy.yaml",
+            "date_from": "2026-11-02",
+            "date_to": "2026-11-03",
+        },
+    )
+    assert run.state == "success"
+    assert _count(airflow_env, "SELECT refund_lines FROM core.policy_simulations") == decisions
+    assert _count(airflow_env, "SELECT (report->>'changed_lines')::int FROM core.policy_simulations") == 0
+    assert _count(airflow_env, "SELECT count(*) FROM core.decisions") == decisions

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 import psycopg
+from psycopg import sql
 
 from acorn.policy.fx import RATES_COLUMNS
 from acorn.risk.flags import HISTORY_COLUMNS
+from acorn.schema import REFUND_LINES
 
 
 def _frame(cur: psycopg.Cursor, dtypes: dict[str, str]) -> pd.DataFrame:
@@ -71,3 +73,24 @@ def order_context(conn: psycopg.Connection, line_uids: list[str]) -> tuple[pd.Da
     frame = pd.DataFrame(cur.fetchall(), columns=cols)
     frame["delivered_at"] = pd.to_datetime(frame["delivered_at"], utc=True).astype("datetime64[us, UTC]")
     return frame[cols[:10]], frame[["order_uid", "fulfillment_model", "ship_method", "buyer_ref"]]
+
+
+def refunds_posted(conn: psycopg.Connection, start: datetime, end: datetime) -> pd.DataFrame:
+    """Stored refund lines posted in ``[start, end)``, in the canonical model's dtypes."""
+    cols = REFUND_LINES.columns
+    cur = conn.execute(
+        sql.SQL(
+            "SELECT {} FROM core.refund_lines WHERE refunded_at >= %s AND refunded_at < %s ORDER BY refunded_at"
+        ).format(
+            sql.SQL(", ").join(
+                sql.SQL("{}::text").format(sql.Identifier(c)) if c.endswith("_uid") else sql.Identifier(c)
+                for c in cols
+            )
+        ),
+        (start, end),
+    )
+    frame = pd.DataFrame(cur.fetchall(), columns=cols)
+    for col, dtype in REFUND_LINES.dtypes.items():
+        if dtype.startswith("datetime64"):
+            frame[col] = pd.to_datetime(frame[col], utc=True)
+    return frame.astype(REFUND_LINES.dtypes)
