@@ -76,6 +76,15 @@ def test_hourly_run_loads_decides_and_sends_review_items_to_a_person(airflow_env
     assert _count(dsn, "SELECT count(*) FROM core.review_items WHERE state = 'approved'") > 0
     assert _count(dsn, "SELECT responded_by FROM core.review_answers").startswith("acorn-demo")
 
+    from acorn.warehouse.reports import format_summary, pipeline_summary
+
+    with psycopg.connect(dsn) as conn:
+        summary = pipeline_summary(conn)
+    assert sum(a["refund_lines_loaded"] for a in summary["accounts"]) == refunds
+    assert sum(summary["outcomes"].values()) == refunds
+    assert summary["credit_notes_required"] > 0  # amazon-eu sells in UK and DE
+    assert "Decisions by outcome" in format_summary(summary)
+
     before = _count(dsn, "SELECT count(*) FROM core.refund_lines")
     rerun, _ = _run("acorn_refunds_hourly", HOUR_END)
     assert rerun.state == "success"

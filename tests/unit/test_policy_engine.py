@@ -195,6 +195,20 @@ def test_claims_get_the_marketplace_window(policy, rates):
     assert '"disposition": "CARRIER_DAMAGED"' in claim.evidence
 
 
+def test_vat_part_rate_and_credit_note(policy, rates):
+    # DE: 19% on the 100.00 net is 19.00, refunded in full; EU marketplace: a credit note is required
+    decision, _ = run(policy, rates)
+    assert (decision.vat_rate_e6, decision.vat_minor, decision.vat_expected_minor) == (190_000, 1900, 1900)
+    assert bool(decision.credit_note_required)
+    # US marketplace: 7% sales tax on 100.00 = 7.00 expected; the channel refunded 19.00; no credit note
+    decision, _ = run(policy, rates, marketplace="US", currency="USD")
+    assert (decision.vat_rate_e6, decision.vat_expected_minor, decision.vat_minor) == (70_000, 700, 1900)
+    assert not decision.credit_note_required
+    # chargebacks are not refunds the seller invoices: no credit note
+    decision, _ = run(policy, rates, event_type="CHARGEBACK")
+    assert not decision.credit_note_required
+
+
 def test_kill_switch_turns_every_approval_into_review(policy, rates):
     decision, _ = run(policy, rates, paused=True)
     assert (decision.outcome, decision.decision_rule) == ("review", "K000-auto-refunds-paused")

@@ -44,6 +44,10 @@ DECISION_COLUMNS: dict[str, str] = {
     "seller_cost_minor": "int64",
     "seller_cost_reporting_minor": "int64",
     "recoverable_minor": "int64",
+    "vat_rate_e6": "int64",
+    "vat_minor": "int64",
+    "vat_expected_minor": "int64",
+    "credit_note_required": "bool",
 }
 CLAIM_COLUMNS: dict[str, str] = {
     "claim_id": "string",
@@ -199,6 +203,29 @@ def _fees(facts: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
     return admin, returned
 
 
+def _vat(facts: pd.DataFrame, policy: Policy) -> dict[str, np.ndarray]:
+    """The marketplace's VAT rate, the tax part refunded, the tax the rate implies, and the credit-note flag.
+
+    ``vat_expected_minor`` is the rate applied to the refunded net (principal + shipping - promotions): a large
+    gap to ``vat_minor`` means the channel refunded the wrong tax.
+    """
+    rates = {m: int(r.scaleb(6)) for m, r in policy.vat_rates.items()}
+    rate = facts["marketplace"].map(rates).fillna(0).to_numpy(dtype=np.int64)
+    net = (facts["principal_minor"] + facts["shipping_minor"] - facts["promotion_minor"]).to_numpy(
+        dtype=np.int64
+    )
+    expected = div_half_even(net * rate, np.full(len(facts), 10**6, dtype=np.int64))
+    credit_note = facts["marketplace"].isin(policy.credit_note_marketplaces).to_numpy() & (
+        facts["event_type"] == "REFUND"
+    ).to_numpy(dtype=bool)
+    return {
+        "vat_rate_e6": rate,
+        "vat_minor": facts["tax_minor"].to_numpy(dtype=np.int64),
+        "vat_expected_minor": expected,
+        "credit_note_required": credit_note,
+    }
+
+
 def _flags_text(facts: pd.DataFrame) -> pd.Series:
     """Comma-separated names of the risk flags on each line ("" when none)."""
     code = np.zeros(len(facts), dtype=np.int64)
@@ -293,6 +320,7 @@ def decide(
             "seller_cost_minor": facts["seller_cost_minor"],
             "seller_cost_reporting_minor": facts["seller_cost_reporting"],
             "recoverable_minor": recoverable,
+            **_vat(facts, policy),
         }
     ).astype(DECISION_COLUMNS)
     return Decided(decisions.reset_index(drop=True), _claims(facts, decisions), facts)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
@@ -71,6 +71,17 @@ SCHEMA: dict[str, Any] = {
         "version": {"type": "string", "minLength": 1},
         "reporting_currency": {"enum": sorted(CURRENCY_EXPONENT)},
         "fees": {"type": "object"},
+        "vat": {
+            "type": "object",
+            "properties": {
+                "rates": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string", "pattern": r"^0(\.\d{1,4})?$"},
+                },
+                "credit_note_marketplaces": {"type": "array", "items": {"type": "string"}},
+            },
+            "additionalProperties": False,
+        },
         "liability_rules": {
             "type": "array",
             "minItems": 1,
@@ -141,6 +152,8 @@ class Policy:
     admin_fee_channels: tuple[str, ...]
     admin_fee_max_units: int
     admin_fee_referral_share: Decimal
+    vat_rates: dict[str, Decimal] = field(default_factory=dict)
+    credit_note_marketplaces: tuple[str, ...] = ()
 
 
 def _conditions(when: dict[str, Any], policy: dict, source: str, where: str) -> tuple[Condition, ...]:
@@ -233,6 +246,8 @@ def parse_policy(data: Any, source: str, checksum: str = "") -> Policy:
         admin_fee_channels=tuple(fee.get("channels", ["amazon"])),
         admin_fee_max_units=int(fee.get("max_units", 5)),
         admin_fee_referral_share=Decimal(str(fee.get("referral_fee_share", "0.20"))),
+        vat_rates={k: Decimal(v) for k, v in (data.get("vat") or {}).get("rates", {}).items()},
+        credit_note_marketplaces=tuple((data.get("vat") or {}).get("credit_note_marketplaces", [])),
     )
 
 

@@ -130,6 +130,10 @@ TARGETS: dict[str, Target] = {
             "seller_cost_minor",
             "seller_cost_reporting_minor",
             "recoverable_minor",
+            "vat_rate_e6",
+            "vat_minor",
+            "vat_expected_minor",
+            "credit_note_required",
         ),
     ),
     "claims": Target(

@@ -76,6 +76,7 @@ def pipeline_summary(conn: psycopg.Connection) -> dict:
         "SELECT claim_type, count(*), currency, sum(amount_minor) FROM core.claims GROUP BY 1, 3 ORDER BY 1, 3"
     ).fetchall()
     reviews = dict(q("SELECT state, count(*) FROM core.review_items GROUP BY 1").fetchall())
+    credit_notes = q(f"SELECT count(*) FILTER (WHERE credit_note_required) FROM {current}").fetchone()[0]
     return {
         "accounts": [
             {
@@ -98,6 +99,7 @@ def pipeline_summary(conn: psycopg.Connection) -> dict:
         ],
         "claims": [{"type": t, "count": n, "currency": c, "amount_minor": int(a)} for t, n, c, a in claims],
         "review_items": reviews,
+        "credit_notes_required": int(credit_notes or 0),
     }
 
 
@@ -126,6 +128,7 @@ def format_summary(summary: dict) -> str:
         "Liability:                " + ", ".join(f"{k} {v}" for k, v in summary["liability"].items()),
         "Accounting category:      " + ", ".join(f"{k} {v}" for k, v in summary["categories"].items()),
         "Review items:             " + ", ".join(f"{k} {v}" for k, v in summary["review_items"].items()),
+        f"Credit notes required:    {summary['credit_notes_required']} (EU VAT marketplaces)",
         "",
         "Money refunded per currency: " + describe_sums(summary["refunded_minor"]),
     ]

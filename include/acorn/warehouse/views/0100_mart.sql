@@ -28,6 +28,8 @@ SELECT r.refund_uid,
        d.liability_rule,
        d.policy_version,
        d.risk_flags,
+       d.vat_minor::numeric / 10 ^ c.exponent AS vat,
+       d.credit_note_required,
        r.batch_id
 FROM core.refund_lines r
 JOIN core.currency c ON c.code = r.currency
@@ -62,6 +64,8 @@ COMMENT ON COLUMN mart.refunds.decision_rule IS 'Id of the policy rule that gave
 COMMENT ON COLUMN mart.refunds.liability_rule IS 'Id of the policy rule that gave liability and category.';
 COMMENT ON COLUMN mart.refunds.policy_version IS 'Version of the policy file that decided.';
 COMMENT ON COLUMN mart.refunds.risk_flags IS 'Risk findings on the line (duplicate, exceeds_paid, serial_returner...).';
+COMMENT ON COLUMN mart.refunds.vat IS 'Tax part of the refund (VAT or sales tax), transaction currency.';
+COMMENT ON COLUMN mart.refunds.credit_note_required IS 'True where the refund needs a credit note (EU VAT marketplaces).';
 COMMENT ON COLUMN mart.refunds.batch_id IS 'Batch that loaded the line: join core.batch_ledger for the landing file.';
 
 CREATE VIEW mart.refund_rate AS
