@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import yaml
+
 
 class AcornError(Exception):
     """Base of ACORN's errors."""
@@ -19,3 +24,13 @@ class ConfigError(AcornError):
 
 class WarehouseUnavailable(AcornError):
     """The warehouse cannot be reached with the configured setting."""
+
+
+def read_yaml(path: Path, what: str, hint: str = "") -> Any:
+    """Read a YAML configuration file; a missing or malformed file fails naming the file and ``what`` it is."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), f"{what} not found{hint}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), f"not valid YAML: {exc}") from None

@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from acorn.errors import ConfigError
+from acorn.errors import ConfigError, read_yaml
 from acorn.money import CURRENCY_EXPONENT
 
 #: Amazon marketplaces: code -> (sales channel, currency, time zone, EU VAT applies).
@@ -123,13 +121,7 @@ def parse_accounts(data: Any, source: str) -> list[ChannelAccount]:
 
 def load_accounts(path: Path) -> list[ChannelAccount]:
     """Read and validate an accounts file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(path), "channel accounts file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), f"not valid YAML: {exc}") from None
-    return parse_accounts(data, str(path))
+    return parse_accounts(read_yaml(path, "channel accounts file"), str(path))
 
 
 def account_from_dict(data: dict[str, Any]) -> ChannelAccount:

@@ -70,6 +70,21 @@ FLAG_NAMES = (
 SERIAL_RETURNER_REFUNDS = 4
 
 
+#: What the rules need of a refund's order line and order (from the batch, or from the warehouse).
+LINE_CONTEXT = (
+    "line_uid",
+    "category",
+    "principal_minor",
+    "shipping_minor",
+    "tax_minor",
+    "promotion_minor",
+    "referral_fee_minor",
+    "delivered_at",
+    "shipped_late",
+)
+ORDER_CONTEXT = ("order_uid", "fulfillment_model", "ship_method", "buyer_ref")
+
+
 @dataclass
 class Decided:
     decisions: pd.DataFrame
@@ -79,23 +94,9 @@ class Decided:
 
 def build_facts(refunds: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
     """Join each refund line with its order line and order: what the rules select on."""
-    line_cols = lines[
-        [
-            "line_uid",
-            "category",
-            "principal_minor",
-            "shipping_minor",
-            "tax_minor",
-            "promotion_minor",
-            "referral_fee_minor",
-            "delivered_at",
-            "shipped_late",
-        ]
-    ].drop_duplicates("line_uid")
+    line_cols = lines[list(LINE_CONTEXT)].drop_duplicates("line_uid")
     line_cols = line_cols.rename(columns={c: f"line_{c}" for c in line_cols.columns if c.endswith("_minor")})
-    order_cols = orders[["order_uid", "fulfillment_model", "ship_method", "buyer_ref"]].drop_duplicates(
-        "order_uid"
-    )
+    order_cols = orders[list(ORDER_CONTEXT)].drop_duplicates("order_uid")
     facts = refunds.merge(line_cols, on="line_uid", how="left").merge(order_cols, on="order_uid", how="left")
     facts["order_context_missing"] = facts["line_principal_minor"].isna() | facts["fulfillment_model"].isna()
     facts["paid_minor"] = (

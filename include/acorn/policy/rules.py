@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
-import yaml
 
-from acorn.errors import ConfigError
+from acorn.errors import ConfigError, read_yaml
 from acorn.money import CURRENCY_EXPONENT, to_minor
 
 FieldKind = Literal["enum", "bool", "money", "count"]
@@ -253,12 +252,5 @@ def parse_policy(data: Any, source: str, checksum: str = "") -> Policy:
 
 def load_policy(path: Path) -> Policy:
     """Read a policy file; a missing or broken file fails with a message that names it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(str(path), "policy file not found (set ACORN_POLICY_FILE)") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), f"not valid YAML: {exc}") from None
-    return parse_policy(data, str(path), hashlib.sha256(text.encode()).hexdigest()[:12])
+    data = read_yaml(path, "policy file", " (set ACORN_POLICY_FILE)")
+    return parse_policy(data, str(path), hashlib.sha256(path.read_bytes()).hexdigest()[:12])

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from acorn.errors import ConfigError
+from acorn.errors import ConfigError, read_yaml
 
 UNMAPPED = "UNMAPPED"
 DISPOSITIONS = (
@@ -51,12 +50,7 @@ class Taxonomy:
 
 def load_taxonomy(path: Path = DEFAULT_TAXONOMY) -> Taxonomy:
     """Read and check the taxonomy: every mapping must land on a declared reason."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(path), "reason taxonomy file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), f"not valid YAML: {exc}") from None
+    data = read_yaml(path, "reason taxonomy file")
     for key in ("version", "reasons", "channels", "dispositions"):
         if key not in data:
             raise ConfigError(str(path), "missing", field=key)

@@ -8,6 +8,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from acorn.policy.engine import LINE_CONTEXT, ORDER_CONTEXT
 from acorn.policy.fx import RATES_COLUMNS
 from acorn.risk.flags import HISTORY_COLUMNS
 from acorn.schema import REFUND_LINES
@@ -48,31 +49,21 @@ def refund_history(conn: psycopg.Connection, line_uids: list[str], buyer_refs: l
 
 def order_context(conn: psycopg.Connection, line_uids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Order lines and orders already in the warehouse for refunds whose order came in an earlier batch."""
+    line_cols = [c for c in LINE_CONTEXT if c != "line_uid"]
+    order_cols = [c for c in ORDER_CONTEXT if c != "order_uid"]
     cur = conn.execute(
-        "SELECT l.line_uid::text, l.order_uid::text, l.category, l.principal_minor, l.shipping_minor, l.tax_minor, "
-        "l.promotion_minor, l.referral_fee_minor, l.delivered_at, l.shipped_late, o.fulfillment_model, "
-        "o.ship_method, o.buyer_ref FROM core.order_lines l JOIN core.orders o ON o.order_uid = l.order_uid "
-        "WHERE l.line_uid = ANY(%s::uuid[])",
+        sql.SQL(
+            "SELECT l.line_uid::text, l.order_uid::text, {}, {} FROM core.order_lines l "
+            "JOIN core.orders o ON o.order_uid = l.order_uid WHERE l.line_uid = ANY(%s::uuid[])"
+        ).format(
+            sql.SQL(", ").join(sql.Identifier("l", c) for c in line_cols),
+            sql.SQL(", ").join(sql.Identifier("o", c) for c in order_cols),
+        ),
         (line_uids,),
     )
-    cols = [
-        "line_uid",
-        "order_uid",
-        "category",
-        "principal_minor",
-        "shipping_minor",
-        "tax_minor",
-        "promotion_minor",
-        "referral_fee_minor",
-        "delivered_at",
-        "shipped_late",
-        "fulfillment_model",
-        "ship_method",
-        "buyer_ref",
-    ]
-    frame = pd.DataFrame(cur.fetchall(), columns=cols)
+    frame = pd.DataFrame(cur.fetchall(), columns=["line_uid", "order_uid", *line_cols, *order_cols])
     frame["delivered_at"] = pd.to_datetime(frame["delivered_at"], utc=True).astype("datetime64[us, UTC]")
-    return frame[cols[:10]], frame[["order_uid", "fulfillment_model", "ship_method", "buyer_ref"]]
+    return frame[[*LINE_CONTEXT, "order_uid"]], frame[list(ORDER_CONTEXT)]
 
 
 def refunds_posted(conn: psycopg.Connection, start: datetime, end: datetime) -> pd.DataFrame:
