@@ -19,6 +19,7 @@ from datetime import datetime
 import pandas as pd
 import psycopg
 
+from acorn import schema
 from acorn.channels import demo
 from acorn.channels.accounts import ChannelAccount
 from acorn.channels.raw import RawBatch
@@ -35,7 +36,7 @@ from acorn.warehouse import queries
 from acorn.warehouse.load import Batch, load_batch
 
 log = logging.getLogger(__name__)
-ENTITIES = ("orders", "order_lines", "refund_lines")
+ENTITIES = tuple(schema.ENTITIES)  # orders, order_lines, refund_lines
 
 
 @dataclass(frozen=True)

@@ -53,9 +53,6 @@ class Entity:
     def dtypes(self) -> dict[str, str]:
         return {f.name: PANDAS_DTYPE[f.kind] for f in self.fields}
 
-    def empty(self) -> pd.DataFrame:
-        return pd.DataFrame({f.name: pd.Series(dtype=PANDAS_DTYPE[f.kind]) for f in self.fields})
-
 
 ORDERS = Entity(
     "orders",

@@ -12,8 +12,9 @@ from typing import Any
 
 from acorn.errors import ConfigError, read_yaml
 from acorn.money import CURRENCY_EXPONENT
+from acorn.schema import CHANNELS
 
-#: Amazon marketplaces: code -> (sales channel, currency, time zone, EU VAT applies).
+#: Amazon marketplaces: code -> (sales channel, currency, time zone).
 AMAZON_MARKETPLACES: dict[str, tuple[str, str, str]] = {
     "US": ("Amazon.com", "USD", "America/Los_Angeles"),
     "CA": ("Amazon.ca", "CAD", "America/Los_Angeles"),
@@ -26,7 +27,6 @@ AMAZON_MARKETPLACES: dict[str, tuple[str, str, str]] = {
     "JP": ("Amazon.co.jp", "JPY", "Asia/Tokyo"),
 }
 AMAZON_REGIONS = {"NA": {"US", "CA", "MX"}, "EU": {"UK", "DE", "FR", "IT", "ES"}, "FE": {"JP"}}
-CHANNELS = ("amazon", "shopify", "magento", "csv")
 SOURCES = ("demo", "live")
 
 
