@@ -172,7 +172,7 @@ def _binary_ready(frame: pd.DataFrame, types: list[str]) -> pd.DataFrame:
     return out
 
 
-def naive_rule_row(row: pd.Series, policy, rates_lookup: dict) -> str:
+def naive_rule_row(row: pd.Series, policy) -> str:
     """The row-at-a-time policy a first version would have: same rules, one Python call per line."""
     for rule in policy.liability_rules:
         if all(_naive_match(row, c) for c in rule.conditions):
@@ -332,7 +332,7 @@ def bench_size(n_refunds: int, server: str, ctx: dict) -> dict:
         rows,
         "naive: apply(axis=1) rules",
         sample,
-        lambda: naive_facts.apply(naive_rule_row, axis=1, args=(ctx["policy"], {})),
+        lambda: naive_facts.apply(naive_rule_row, axis=1, args=(ctx["policy"],)),
         note=f"{sample:,}-row sample",
     )
     return _summarize(n, rows)

@@ -8,6 +8,7 @@ database cloned from a migrated template, so tests never see each other's rows.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import tempfile
 import uuid
@@ -26,7 +27,7 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME / 'airflow' / 'airflow.db'}",
-        "ACORN_PSEUDONYM_KEY": "test-only-pseudonym-key",
+        "ACORN_PSEUDONYM_KEY": secrets.token_hex(16),  # a fresh key per session, never a fixed one
     }
 )
 os.environ.pop("AIRFLOW_CONN_ACORN_WAREHOUSE", None)

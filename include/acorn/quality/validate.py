@@ -18,7 +18,6 @@ import pandas as pd
 from acorn.normalize import Canonical, empty_quarantine, quarantine_rows
 from acorn.quality.suites import order_lines_suite, orders_suite, refund_lines_suite
 
-log = logging.getLogger(__name__)
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
