@@ -117,7 +117,8 @@ REFUND_LINES = Entity(
         Field("restocking_fee_minor", "money"),
         Field("amount_minor", "money"),
         Field("raw_reason", "text", required=False),
-        Field("reason", "text"),
+        # always set by the taxonomy; a refund the channel gives no reason for is UNMAPPED (and reviewed)
+        Field("reason", "text", required=False),
         Field("disposition", "text", required=False),
         Field("returnless", "bool"),
         Field("return_received_at", "timestamp", required=False),

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from acorn.channels.accounts import ChannelAccount
-from acorn.channels.raw import RawBatch
+from acorn.channels.raw import RAW_LINE_COLUMNS, RAW_ORDER_COLUMNS, RAW_REFUND_COLUMNS, RawBatch
 from acorn.money import CURRENCY_EXPONENT, parse_minor
 
 HOUR_NS = 3600 * 10**9
@@ -94,53 +94,6 @@ MAGENTO_REASONS = (
     ],
     [0.2, 0.2, 0.15, 0.1, 0.12, 0.08, 0.08, 0.05, 0.02],
 )
-
-RAW_ORDER_COLUMNS = [
-    "external_order_id",
-    "marketplace",
-    "purchased_at",
-    "currency",
-    "fulfillment_channel",
-    "ship_method",
-    "buyer_email",
-    "order_total",
-]
-RAW_LINE_COLUMNS = [
-    "external_line_id",
-    "external_order_id",
-    "sku",
-    "category",
-    "quantity",
-    "currency",
-    "principal",
-    "shipping",
-    "tax",
-    "promotion",
-    "referral_fee",
-    "shipped_at",
-    "delivered_at",
-    "shipped_late",
-]
-RAW_REFUND_COLUMNS = [
-    "external_refund_id",
-    "external_line_id",
-    "external_order_id",
-    "marketplace",
-    "event_type",
-    "refunded_at",
-    "currency",
-    "quantity",
-    "principal",
-    "shipping",
-    "tax",
-    "promotion",
-    "restocking_fee",
-    "amount",
-    "reason",
-    "disposition",
-    "returnless",
-    "return_received_at",
-]
 
 
 def _seed(*parts: object) -> int:

@@ -1,10 +1,94 @@
-"""What every channel client hands to the pipeline: the records as received, as text frames."""
+"""What every channel mapper hands to the pipeline: the records as received, as text frames.
+
+The columns below are the contract between a channel and :mod:`acorn.normalize`: canonical field names,
+values as the channel wrote them (decimal strings in the row's currency, ISO 8601 timestamps, the channel's
+own reason and disposition codes). Parsing, and quarantining what does not parse, happens in one place.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pandas as pd
+
+from acorn.money import CURRENCY_EXPONENT, parse_minor
+
+RAW_ORDER_COLUMNS = [
+    "external_order_id",
+    "marketplace",
+    "purchased_at",
+    "currency",
+    "fulfillment_channel",
+    "ship_method",
+    "buyer_email",
+    "order_total",
+]
+RAW_LINE_COLUMNS = [
+    "external_line_id",
+    "external_order_id",
+    "sku",
+    "category",
+    "quantity",
+    "currency",
+    "principal",
+    "shipping",
+    "tax",
+    "promotion",
+    "referral_fee",
+    "shipped_at",
+    "delivered_at",
+    "shipped_late",
+]
+RAW_REFUND_COLUMNS = [
+    "external_refund_id",
+    "external_line_id",
+    "external_order_id",
+    "marketplace",
+    "event_type",
+    "refunded_at",
+    "currency",
+    "quantity",
+    "principal",
+    "shipping",
+    "tax",
+    "promotion",
+    "restocking_fee",
+    "amount",
+    "reason",
+    "disposition",
+    "returnless",
+    "return_received_at",
+]
+
+
+def table(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """Mapped records -> a text frame with exactly the contract's columns (missing values stay <NA>)."""
+    return pd.DataFrame(rows, columns=columns).astype("string")
+
+
+def amount_text(value: Decimal | None, currency: str | None) -> str | None:
+    """A channel amount as decimal text with the currency's decimals ("1500.0" JPY -> "1500"); a value that
+    has more decimals than the currency allows is left as it came, so that normalize reports it."""
+    if value is None:
+        return None
+    exp = CURRENCY_EXPONENT.get(currency or "")
+    if exp is not None:
+        quantized = value.quantize(Decimal(1).scaleb(-exp))
+        if quantized == value:
+            value = quantized
+    return str(value + 0)
+
+
+def control_totals(refunds: pd.DataFrame) -> dict[str, int]:
+    """Refund amounts per currency as the channel stated them (minor units; unreadable amounts left out)."""
+    if refunds.empty:
+        return {}
+    minor, _ = parse_minor(refunds["amount"], refunds["currency"])
+    ok = minor.notna()
+    return {
+        str(k): int(v) for k, v in minor[ok].astype("int64").groupby(refunds["currency"][ok]).sum().items()
+    }
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Amazon Selling Partner API: LWA auth, the client and the payload mapper."""

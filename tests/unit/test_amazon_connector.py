@@ -1,0 +1,290 @@
+"""The SP-API client against the fake SP-API: every record once, the right canonical rows, under faults."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pandas as pd
+import pytest
+
+from acorn.connectors.amazon.auth import LwaCredentials, TokenCache
+from acorn.connectors.amazon.client import SpApiClient, SpApiOptions
+from acorn.connectors.amazon.mapper import to_raw
+from acorn.connectors.http import ChannelError, CredentialError, PayloadError, RetryPolicy
+from acorn.connectors.payloads import PayloadLog
+from acorn.normalize import normalize
+from tests.fakes.amazon import FakeSpApi
+from tests.fakes.dataset import demo_dataset
+
+START = datetime(2026, 11, 20, 10, tzinfo=UTC)
+END = START + timedelta(hours=3)
+KEY = b"k" * 16
+CATEGORIES = {"SKU-APP": "apparel", "SKU-ELE": "electronics", "SKU-BEA": "beauty", "SKU-HOM": "home"}
+
+
+@pytest.fixture(scope="module")
+def eu(accounts):
+    acc = dataclasses.replace(
+        accounts["amazon-eu"], source="live", connection_id="amazon_eu", extra={"sku_categories": CATEGORIES}
+    )
+    return acc
+
+
+@pytest.fixture(scope="module")
+def eu_data(eu, taxonomy):
+    return demo_dataset(eu, START, END, taxonomy, KEY)
+
+
+def client(fake: FakeSpApi, sleeps: list[float] | None = None, **kwargs) -> SpApiClient:
+    creds = LwaCredentials(
+        fake.client_id, fake.client_secret, fake.refresh_token, token_url=f"{fake.url}/auth/o2/token"
+    )
+    return SpApiClient(
+        creds,
+        region="EU",
+        label="connection 'amazon_eu'",
+        endpoint=fake.url,
+        policy=RetryPolicy(
+            attempts=4,
+            backoff_s=0.001,
+            max_backoff_s=60.0,
+            sleep=(sleeps if sleeps is not None else []).append,
+        ),
+        options=SpApiOptions(report_poll_s=1.0),
+        tokens=kwargs.pop("tokens", TokenCache()),
+        **kwargs,
+    )
+
+
+def by_key(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    return frame.sort_values(key).reset_index(drop=True)
+
+
+def test_every_record_arrives_once_with_its_money_through_pages_throttling_5xx_and_token_expiry(
+    eu, eu_data, taxonomy
+):
+    sleeps: list[float] = []
+    with FakeSpApi(eu_data) as fake:
+        fake.fail(3, 429, {"Retry-After": "2"})
+        fake.fail(6, 429)
+        fake.fail(range(10, 13), 503)
+        fake.token_max_uses = 25  # the access token "expires" mid-run
+        log = client(fake, sleeps).fetch(eu.marketplaces, START, END, now=END + timedelta(hours=1))
+        token_calls = len(fake.calls("/auth/o2/token"))
+        finance_pages = fake.calls("/finances/v0/financialEvents")
+    got = normalize(to_raw(eu, log), taxonomy, KEY)
+    want = eu_data.canonical
+
+    assert 2.0 in sleeps  # Retry-After honoured
+    assert token_calls >= 2  # refreshed after the 403 "expired"
+    assert len(finance_pages) >= 3
+    assert finance_pages[1].query.get("NextToken") == "t0"
+    assert got.quarantine.empty
+    # refunds: every one exactly once, money, currency, dates and fulfillment as the channel has them
+    g, w = by_key(got.refund_lines, "refund_uid"), by_key(want.refund_lines, "refund_uid")
+    assert g["refund_uid"].is_unique
+    assert g["refund_uid"].tolist() == w["refund_uid"].tolist()
+    money = [
+        "principal_minor",
+        "shipping_minor",
+        "tax_minor",
+        "promotion_minor",
+        "restocking_fee_minor",
+        "amount_minor",
+    ]
+    pd.testing.assert_frame_equal(
+        g[[*money, "currency", "refunded_at", "quantity", "event_type"]],
+        w[[*money, "currency", "refunded_at", "quantity", "event_type"]],
+    )
+    # reasons: from the returns reports; a returnless FBA refund has no return row, so no reason: UNMAPPED
+    has_reason = g["raw_reason"].notna()
+    assert has_reason.mean() > 0.8
+    assert (g.loc[has_reason, "reason"] == w.loc[has_reason, "reason"]).all()
+    assert g.loc[~has_reason, "returnless"].all()
+    pd.testing.assert_series_equal(g["disposition"], w["disposition"])
+    assert set(g.loc[g["raw_reason"].isna(), "reason"]) <= {"UNMAPPED"}
+    # orders and lines
+    go, wo = by_key(got.orders, "order_uid"), by_key(want.orders, "order_uid")
+    pd.testing.assert_frame_equal(go, wo)
+    gl, wl = by_key(got.order_lines, "line_uid"), by_key(want.order_lines, "line_uid")
+    refunded = wl["line_uid"].isin(w["line_uid"])
+    pd.testing.assert_frame_equal(gl[refunded], wl[refunded])
+    same = [c for c in wl.columns if c not in ("referral_fee_minor", "shipped_late")]
+    pd.testing.assert_frame_equal(gl[same], wl[same])  # the sale's fee is read for refunded lines only
+
+
+def test_rate_limit_header_paces_each_operation(eu, eu_data):
+    sleeps: list[float] = []
+    with FakeSpApi(eu_data, rate_limit="0.5") as fake:
+        c = client(fake, sleeps)
+        c.call("getOrder", "GET", f"/orders/v0/orders/{next(iter(fake.orders))}")
+        c.call("getOrder", "GET", f"/orders/v0/orders/{next(iter(fake.orders))}")
+    assert sleeps
+    assert 1.9 < sleeps[-1] <= 2.0
+
+
+def test_revoked_client_fails_at_once_naming_the_connection(eu, eu_data):
+    with FakeSpApi(eu_data) as fake:
+        fake.revoked = True
+        with pytest.raises(CredentialError, match=r"connection 'amazon_eu'.*invalid_client"):
+            client(fake).fetch(eu.marketplaces, START, END, now=END + timedelta(hours=1))
+        assert len(fake.calls("/auth/o2/token")) == 1  # no retry of a refused credential
+
+
+def test_a_burst_of_5xx_longer_than_the_retries_fails_naming_the_call(eu, eu_data):
+    with FakeSpApi(eu_data) as fake:
+        fake.fail(range(2, 10), 503)
+        with pytest.raises(ChannelError, match=r"getOrders: HTTP 503 after 4 attempts"):
+            client(fake).fetch(eu.marketplaces, START, END, now=END + timedelta(hours=1))
+
+
+def test_one_refresh_at_a_time_per_credential(eu, eu_data):
+    tokens = TokenCache()
+    with FakeSpApi(eu_data) as fake:
+        c = client(fake, tokens=tokens)
+        got: list[str] = []
+        threads = [
+            threading.Thread(
+                target=lambda: got.append(tokens.token(c.creds, httpx.Client(), label="x", policy=c.policy))
+            )
+            for _ in range(8)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(fake.calls("/auth/o2/token")) == 1
+    assert len(set(got)) == 1
+    assert tokens.refreshes == 1
+
+
+def test_late_events_arrive_in_a_later_fetch_and_the_window_ends_two_minutes_ago(eu, eu_data, taxonomy):
+    late = set(eu_data.raw.refunds["external_refund_id"][::4])
+    with FakeSpApi(eu_data) as fake:
+        fake.hidden_refunds = late
+        now = END + timedelta(seconds=30)
+        first = normalize(to_raw(eu, client(fake).fetch(eu.marketplaces, START, END, now=now)), taxonomy, KEY)
+        before = fake.calls("/finances/v0/financialEvents")[0].query["PostedBefore"]
+        fake.hidden_refunds = set()
+        second = normalize(
+            to_raw(eu, client(fake).fetch(eu.marketplaces, START, END, now=END + timedelta(days=1))),
+            taxonomy,
+            KEY,
+        )
+    assert pd.Timestamp(before) == pd.Timestamp(now - timedelta(minutes=2)).floor("s")
+    seen_first = set(first.refund_lines["refund_uid"])
+    assert seen_first.isdisjoint(set(second.refund_lines["refund_uid"]) - seen_first)
+    assert set(second.refund_lines["refund_uid"]) == set(eu_data.canonical.refund_lines["refund_uid"])
+
+
+def test_jpy_has_no_decimals_and_a_shift_jis_report_is_read(accounts, taxonomy):
+    jp = dataclasses.replace(accounts["amazon-jp"], source="live", connection_id="amazon_jp")
+    data = demo_dataset(jp, START, END, taxonomy, KEY)
+    with FakeSpApi(data) as fake:
+        creds = LwaCredentials(
+            fake.client_id, fake.client_secret, fake.refresh_token, token_url=f"{fake.url}/auth/o2/token"
+        )
+        c = SpApiClient(
+            creds,
+            region="FE",
+            label="jp",
+            endpoint=fake.url,
+            policy=RetryPolicy(sleep=lambda s: None),
+            tokens=TokenCache(),
+        )
+        raw = to_raw(jp, c.fetch(jp.marketplaces, START, END, now=END + timedelta(hours=1)))
+    assert (raw.refunds["currency"] == "JPY").all()
+    assert not raw.refunds["amount"].str.contains(r"\.").any()
+    got = normalize(raw, taxonomy, KEY)
+    assert got.quarantine.empty
+    assert got.refund_lines["amount_minor"].sum() == data.canonical.refund_lines["amount_minor"].sum()
+    assert (got.refund_lines.loc[got.refund_lines["disposition"].notna(), "raw_reason"].notna()).all()
+
+
+def test_a_hand_written_refund_event_maps_to_hand_computed_money(eu, taxonomy):
+    event = {
+        "AmazonOrderId": "028-1234567-1234567",
+        "MarketplaceName": "Amazon.de",
+        "PostedDate": "2026-11-20T10:15:00Z",
+        "ShipmentItemAdjustmentList": [
+            {
+                "SellerSKU": "SKU-APP-0001",
+                "OrderItemId": "11111",
+                "OrderAdjustmentItemId": "99999",
+                "QuantityShipped": 1,
+                "ItemChargeAdjustmentList": [
+                    {
+                        "ChargeType": "Principal",
+                        "ChargeAmount": {"CurrencyCode": "EUR", "CurrencyAmount": -49.99},
+                    },
+                    {"ChargeType": "Tax", "ChargeAmount": {"CurrencyCode": "EUR", "CurrencyAmount": -9.50}},
+                    {
+                        "ChargeType": "ShippingCharge",
+                        "ChargeAmount": {"CurrencyCode": "EUR", "CurrencyAmount": -4.99},
+                    },
+                    {
+                        "ChargeType": "RestockingFee",
+                        "ChargeAmount": {"CurrencyCode": "EUR", "CurrencyAmount": 7.50},
+                    },
+                ],
+                "PromotionAdjustmentList": [
+                    {"PromotionAmount": {"CurrencyCode": "EUR", "CurrencyAmount": 5.00}}
+                ],
+            }
+        ],
+    }
+    log = PayloadLog()
+    log.add(
+        "listFinancialEvents",
+        "GET test",
+        200,
+        '{"payload": {"FinancialEvents": {"GuaranteeClaimEventList": [EVENT]}}}'.replace(
+            "EVENT", json.dumps(event)
+        ),
+    )
+    refund = normalize(to_raw(eu, log), taxonomy, KEY).refund_lines.iloc[0]
+    assert refund["event_type"] == "GUARANTEE_CLAIM"
+    assert refund["marketplace"] == "DE"
+    assert (refund["principal_minor"], refund["tax_minor"], refund["shipping_minor"]) == (4999, 950, 499)
+    assert (refund["restocking_fee_minor"], refund["promotion_minor"]) == (750, 500)
+    assert refund["amount_minor"] == 4999 + 950 + 499 - 750 - 500  # 51.98 EUR to the buyer
+    assert refund["returnless"]
+    assert refund["reason"] == "UNMAPPED"
+
+
+def test_a_payload_of_the_wrong_shape_names_the_payload_and_field(eu):
+    log = PayloadLog()
+    log.add("getOrders", "GET /orders/v0/orders?x", 200, '{"errors": []}')
+    with pytest.raises(PayloadError, match=r"payload #0 \(getOrders GET /orders/v0/orders\?x\): payload"):
+        to_raw(eu, log)
+
+
+def test_an_event_without_its_currency_is_kept_and_reported_by_field(eu, taxonomy):
+    item = {"OrderItemId": "1", "OrderAdjustmentItemId": "2", "QuantityShipped": 1,
+            "ItemChargeAdjustmentList": [{"ChargeType": "Principal", "ChargeAmount": {"CurrencyAmount": -10}}]}  # fmt: skip
+    log = PayloadLog()
+    body = {
+        "payload": {
+            "FinancialEvents": {
+                "RefundEventList": [
+                    {
+                        "AmazonOrderId": "A",
+                        "MarketplaceName": "Amazon.de",
+                        "PostedDate": "2026-11-20T10:00:00Z",
+                        "ShipmentItemAdjustmentList": [item],
+                    }
+                ]
+            }
+        }
+    }
+    log.add("listFinancialEvents", "GET test", 200, json.dumps(body))
+    got = normalize(to_raw(eu, log), taxonomy, KEY)
+    assert got.refund_lines.empty
+    row = got.quarantine.iloc[0]
+    assert row["field"] == "currency"
+    assert "missing" in row["reason"]
+    assert '"external_refund_id": "2"' in row["raw_record"]
