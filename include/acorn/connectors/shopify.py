@@ -1,0 +1,301 @@
+"""Shopify Admin GraphQL API (pinned version): orders updated in the interval, with their refunds.
+
+One paginated ``orders`` query (cursor pagination, sorted by ``UPDATED_AT``) brings each order with its line
+items, fulfillments and refunds (refund line items, shipping refunds, transactions, the return with its
+reasons and restocking fees). Shopify's cost-based throttle is respected before it bites: when the bucket
+(``extensions.cost.throttleStatus``) holds less than the last query cost, the client waits for it to refill
+at ``restoreRate``; a ``THROTTLED`` answer is retried after the wait it implies.
+
+Mapping notes: Shopify reports a refund line net of its discounts, so ``principal`` is the refunded subtotal
+and ``promotion`` is 0; shipping is per order, so it is put on the order's first line (and a shipping refund
+on the refund's first line); ``category`` is the product type; the amount is what the refund's successful
+REFUND transactions moved. A refund without a return is returnless.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from acorn.channels.accounts import ChannelAccount
+from acorn.channels.raw import (
+    RAW_LINE_COLUMNS,
+    RAW_ORDER_COLUMNS,
+    RAW_REFUND_COLUMNS,
+    RawBatch,
+    amount_text,
+    control_totals,
+    table,
+)
+from acorn.connectors.amazon.client import iso
+from acorn.connectors.http import ChannelError, CredentialError, PayloadError, RetryPolicy, send
+from acorn.connectors.payloads import PayloadLog
+
+API_VERSION = "2026-10"
+MONEY = "shopMoney { amount currencyCode }"
+ORDERS_QUERY = f"""
+query AcornOrders($first: Int!, $after: String, $query: String!) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{
+      id name createdAt updatedAt currencyCode email
+      totalPriceSet {{ {MONEY} }}
+      totalShippingPriceSet {{ {MONEY} }}
+      fulfillments {{ createdAt deliveredAt }}
+      lineItems(first: 100) {{ nodes {{
+        id sku quantity product {{ productType }}
+        originalTotalSet {{ {MONEY} }}
+        totalDiscountSet {{ {MONEY} }}
+        taxLines {{ priceSet {{ {MONEY} }} }}
+      }} }}
+      refunds {{
+        id createdAt note
+        refundLineItems(first: 100) {{ nodes {{
+          id quantity restockType lineItem {{ id }}
+          subtotalSet {{ {MONEY} }}
+          totalTaxSet {{ {MONEY} }}
+        }} }}
+        refundShippingLines(first: 10) {{ nodes {{ subtotalAmountSet {{ {MONEY} }} }} }}
+        transactions(first: 20) {{ nodes {{ kind status amountSet {{ {MONEY} }} }} }}
+        return {{
+          closedAt
+          returnLineItems(first: 100) {{ nodes {{ ... on ReturnLineItem {{
+            returnReason
+            restockingFee {{ amountSet {{ {MONEY} }} }}
+            fulfillmentLineItem {{ lineItem {{ id }} }}
+          }} }} }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+ZERO = Decimal(0)
+
+
+class ShopifyClient:
+    """One shop; ``endpoint`` can point at a test server (default ``https://<shop>``)."""
+
+    def __init__(
+        self,
+        shop: str,
+        access_token: str,
+        *,
+        label: str,
+        endpoint: str | None = None,
+        policy: RetryPolicy | None = None,
+        page_size: int = 50,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = f"{(endpoint or f'https://{shop}').rstrip('/')}/admin/api/{API_VERSION}/graphql.json"
+        self.label = label
+        self.policy = policy or RetryPolicy()
+        self.page_size = page_size
+        self.clock = clock
+        self.http = httpx.Client(
+            headers={"X-Shopify-Access-Token": access_token, "Content-Type": "application/json"}
+        )
+        self.log = PayloadLog()
+        self._ready_at = 0.0
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _wait_for_bucket(self) -> None:
+        wait = self._ready_at - self.clock()
+        if wait > 0:
+            self.policy.sleep(wait)
+
+    def _learn_bucket(self, body: dict[str, Any]) -> float:
+        """Seconds until the bucket holds the cost of another query like this one (0 when it already does)."""
+        cost = (body.get("extensions") or {}).get("cost") or {}
+        status = cost.get("throttleStatus") or {}
+        needed = float(cost.get("requestedQueryCost") or 0)
+        available = float(status.get("currentlyAvailable") or 0)
+        rate = float(status.get("restoreRate") or 0)
+        wait = (needed - available) / rate if rate > 0 and available < needed else 0.0
+        self._ready_at = self.clock() + wait
+        return wait
+
+    def query(self, variables: dict[str, Any]) -> dict[str, Any]:
+        """One page of the orders query, retried while Shopify answers THROTTLED (bounded)."""
+        request = f"POST graphql orders {json.dumps(variables, sort_keys=True)}"
+        for _ in range(self.policy.attempts):
+            response = send(
+                self.http,
+                "POST",
+                self.url,
+                what=f"{self.label} orders query",
+                policy=self.policy,
+                before=self._wait_for_bucket,
+                json={"query": ORDERS_QUERY, "variables": variables},
+            )
+            if response.status_code in (401, 403):
+                raise CredentialError(
+                    f"{self.label}: Shopify refused the access token (HTTP {response.status_code}); "
+                    "reinstall the app or update the token in the connection"
+                )
+            if response.status_code >= 400:
+                raise ChannelError(
+                    f"{self.label} orders query: HTTP {response.status_code}: {response.text[:200]}"
+                )
+            body = json.loads(response.text, parse_float=Decimal)
+            self._learn_bucket(body)
+            codes = {(e.get("extensions") or {}).get("code") for e in body.get("errors") or []}
+            if "THROTTLED" in codes:
+                continue
+            self.log.add("graphql:orders", request, response.status_code, response.text)
+            if body.get("errors"):
+                raise ChannelError(f"{self.label} orders query: {body['errors']}")
+            return body
+        raise ChannelError(
+            f"{self.label} orders query: still THROTTLED after {self.policy.attempts} attempts"
+        )
+
+    def fetch(self, start: datetime, end: datetime) -> PayloadLog:
+        search = f"updated_at:>='{iso(start)}' AND updated_at:<'{iso(end)}'"
+        after = None
+        while True:
+            body = self.query({"first": self.page_size, "after": after, "query": search})
+            page = body["data"]["orders"]["pageInfo"]
+            if not page["hasNextPage"]:
+                return self.log
+            after = page["endCursor"]
+
+
+def _id(gid: str | None) -> str | None:
+    """``gid://shopify/Order/123`` -> ``123``."""
+    return gid.rsplit("/", 1)[-1] if gid else None
+
+
+def _money(bag: Any) -> tuple[Decimal | None, str | None]:
+    money = (bag or {}).get("shopMoney") or {}
+    amount = money.get("amount")
+    return (Decimal(str(amount)) if amount is not None else None), money.get("currencyCode")
+
+
+def _nodes(conn: Any) -> list[dict[str, Any]]:
+    return list((conn or {}).get("nodes") or [])
+
+
+def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
+    """Map the orders pages; the last version of an order seen wins (an order can move between pages)."""
+    shop = account.marketplaces[0]
+    nodes: dict[str, dict[str, Any]] = {}
+    for p in log.of("graphql:orders"):
+        data = p.json()
+        try:
+            found = data["data"]["orders"]["nodes"]
+        except (KeyError, TypeError):
+            raise PayloadError(f"payload #{p.seq} ({p.request})", "data.orders.nodes", "missing") from None
+        for node in found:
+            nodes[str(node.get("id"))] = node
+    orders, lines, refunds = [], [], []
+    for node in nodes.values():
+        order_id = _id(node.get("id"))
+        total, currency = _money(node.get("totalPriceSet"))
+        orders.append(
+            {
+                "external_order_id": order_id,
+                "marketplace": shop,
+                "purchased_at": node.get("createdAt"),
+                "currency": node.get("currencyCode") or currency,
+                "fulfillment_channel": "store",
+                "ship_method": "SELLER_LABEL",
+                "buyer_email": node.get("email"),
+                "order_total": amount_text(total, currency),
+            }
+        )
+        fulfillment = (node.get("fulfillments") or [{}])[0]
+        order_shipping, _ = _money(node.get("totalShippingPriceSet"))
+        for i, item in enumerate(_nodes(node.get("lineItems"))):
+            principal, ccy = _money(item.get("originalTotalSet"))
+            discount, _ = _money(item.get("totalDiscountSet"))
+            tax = sum((_money(t.get("priceSet"))[0] or ZERO for t in item.get("taxLines") or []), ZERO)
+            lines.append(
+                {
+                    "external_line_id": _id(item.get("id")),
+                    "external_order_id": order_id,
+                    "sku": item.get("sku"),
+                    "category": ((item.get("product") or {}).get("productType") or "unknown").lower(),
+                    "quantity": item.get("quantity"),
+                    "currency": ccy,
+                    "principal": amount_text(principal, ccy),
+                    "shipping": amount_text((order_shipping or ZERO) if i == 0 else ZERO, ccy),
+                    "tax": amount_text(tax, ccy),
+                    "promotion": amount_text(discount or ZERO, ccy),
+                    "referral_fee": amount_text(ZERO, ccy),
+                    "shipped_at": fulfillment.get("createdAt"),
+                    "delivered_at": fulfillment.get("deliveredAt"),
+                    "shipped_late": "false",
+                }
+            )
+        for refund in node.get("refunds") or []:
+            refunds += _refund_rows(shop, order_id, refund)
+    refund_frame = table(refunds, RAW_REFUND_COLUMNS)
+    return RawBatch(
+        account_id=account.id,
+        channel=account.channel,
+        orders=table(orders, RAW_ORDER_COLUMNS),
+        order_lines=table(lines, RAW_LINE_COLUMNS),
+        refunds=refund_frame,
+        control_totals=control_totals(refund_frame),
+    )
+
+
+def _refund_rows(shop: str, order_id: str | None, refund: dict[str, Any]) -> list[dict[str, Any]]:
+    ret = refund.get("return")
+    returned = {
+        _id(((r.get("fulfillmentLineItem") or {}).get("lineItem") or {}).get("id")): r
+        for r in _nodes((ret or {}).get("returnLineItems"))
+    }
+    shipping = sum(
+        (_money(s.get("subtotalAmountSet"))[0] or ZERO for s in _nodes(refund.get("refundShippingLines"))),
+        ZERO,
+    )
+    moved = [
+        _money(t.get("amountSet"))[0] or ZERO
+        for t in _nodes(refund.get("transactions"))
+        if t.get("kind") == "REFUND" and t.get("status") == "SUCCESS"
+    ]
+    items = _nodes(refund.get("refundLineItems"))
+    rows = []
+    for i, item in enumerate(items):
+        subtotal, ccy = _money(item.get("subtotalSet"))
+        tax, _ = _money(item.get("totalTaxSet"))
+        line_id = _id((item.get("lineItem") or {}).get("id"))
+        back = returned.get(line_id)
+        restocking, _ = _money(((back or {}).get("restockingFee") or {}).get("amountSet"))
+        ship = shipping if i == 0 else ZERO
+        computed = (subtotal or ZERO) + ship + (tax or ZERO) - (restocking or ZERO)
+        # the money moved is known per refund; with one line it is that line's amount
+        amount = sum(moved, ZERO) if len(items) == 1 and moved else computed
+        rows.append(
+            {
+                "external_refund_id": _id(item.get("id")),
+                "external_line_id": line_id,
+                "external_order_id": order_id,
+                "marketplace": shop,
+                "event_type": "REFUND",
+                "refunded_at": refund.get("createdAt"),
+                "currency": ccy,
+                "quantity": item.get("quantity"),
+                "principal": amount_text(subtotal, ccy),
+                "shipping": amount_text(ship, ccy),
+                "tax": amount_text(tax, ccy),
+                "promotion": amount_text(ZERO, ccy),
+                "restocking_fee": amount_text(restocking or ZERO, ccy),
+                "amount": amount_text(amount, ccy),
+                "reason": (back or {}).get("returnReason"),
+                "disposition": item.get("restockType") if ret else None,
+                "returnless": "false" if ret else "true",
+                "return_received_at": ret.get("closedAt") if ret else None,
+            }
+        )
+    return rows

@@ -1,0 +1,101 @@
+"""The Shopify GraphQL client against the fake shop: pages, the cost throttle, 5xx, auth, the mapping."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from acorn.connectors.http import ChannelError, CredentialError, RetryPolicy
+from acorn.connectors.shopify import ShopifyClient, to_raw
+from acorn.normalize import normalize
+from tests.fakes.dataset import demo_dataset
+from tests.fakes.shopify import FakeShopify
+
+START = datetime(2026, 11, 20, 10, tzinfo=UTC)
+END = START + timedelta(hours=4)
+KEY = b"k" * 16
+
+
+@pytest.fixture(scope="module")
+def shop(accounts):
+    return dataclasses.replace(accounts["shopify-outdoor"], source="live", connection_id="shopify_outdoor")
+
+
+@pytest.fixture(scope="module")
+def shop_data(shop, taxonomy):
+    return demo_dataset(shop, START, END, taxonomy, KEY)
+
+
+def client(fake: FakeShopify, sleeps: list[float], token: str = "shpat_fake") -> ShopifyClient:
+    return ShopifyClient(
+        "acorn-outdoor.myshopify.com",
+        token,
+        label="connection 'shopify_outdoor'",
+        endpoint=fake.url,
+        policy=RetryPolicy(attempts=4, backoff_s=0.001, max_backoff_s=60.0, sleep=sleeps.append),
+        page_size=10,
+    )
+
+
+def test_every_order_and_refund_arrives_once_through_pages_throttling_and_5xx(shop, shop_data, taxonomy):
+    sleeps: list[float] = []
+    with FakeShopify(shop_data) as fake:
+        fake.throttle_at = {3}
+        fake.fail(5, 502)
+        log = client(fake, sleeps).fetch(START, END)
+        pages = len(fake.requests)
+    got = normalize(to_raw(shop, log), taxonomy, KEY)
+    want = shop_data.canonical
+
+    assert pages >= len(want.orders) // 10 + 2  # several pages, plus the throttled and the failed call
+    assert any(s > 0.5 for s in sleeps)  # waited for the bucket to refill at restoreRate
+    assert got.quarantine.empty
+    g = got.refund_lines.sort_values("refund_uid").reset_index(drop=True)
+    w = want.refund_lines.sort_values("refund_uid").reset_index(drop=True)
+    assert g["refund_uid"].is_unique
+    assert g["refund_uid"].tolist() == w["refund_uid"].tolist()
+    same = [
+        "amount_minor",
+        "tax_minor",
+        "shipping_minor",
+        "restocking_fee_minor",
+        "currency",
+        "refunded_at",
+        "quantity",
+    ]
+    pd.testing.assert_frame_equal(g[same], w[same])
+    # Shopify gives the refunded subtotal net of discounts
+    assert (g["principal_minor"] == w["principal_minor"] - w["promotion_minor"]).all()
+    assert (g["promotion_minor"] == 0).all()
+    returned = ~w["returnless"]
+    assert (g.loc[returned, "reason"] == w.loc[returned, "reason"]).all()
+    assert (g.loc[returned, "disposition"] == w.loc[returned, "disposition"]).all()
+    assert (g.loc[~returned, "reason"] == "UNMAPPED").all()
+    go = got.orders.sort_values("order_uid").reset_index(drop=True)
+    wo = want.orders.sort_values("order_uid").reset_index(drop=True)
+    pd.testing.assert_frame_equal(go, wo)
+    gl = got.order_lines.sort_values("line_uid").reset_index(drop=True)
+    wl = want.order_lines.sort_values("line_uid").reset_index(drop=True)
+    cols = ["line_uid", "order_uid", "sku", "category", "quantity", "currency", "principal_minor", "tax_minor",
+            "promotion_minor", "shipped_at", "delivered_at"]  # fmt: skip
+    pd.testing.assert_frame_equal(gl[cols], wl[cols])
+    # shipping is per order in Shopify: the order's total lands on its first line
+    pd.testing.assert_series_equal(
+        gl.groupby("order_uid")["shipping_minor"].sum(), wl.groupby("order_uid")["shipping_minor"].sum()
+    )
+
+
+def test_a_wrong_token_stops_with_the_connection_named(shop_data):
+    with FakeShopify(shop_data) as fake, pytest.raises(CredentialError, match="connection 'shopify_outdoor'"):
+        client(fake, [], token="shpat_revoked").fetch(START, END)
+
+
+def test_throttled_for_good_fails_after_bounded_attempts(shop_data):
+    with FakeShopify(shop_data) as fake:
+        fake.throttle_at = set(range(1, 10))
+        with pytest.raises(ChannelError, match="THROTTLED after 4 attempts"):
+            client(fake, []).fetch(START, END)
+        assert len(fake.requests) == 4
