@@ -1,0 +1,93 @@
+"""The Magento REST client against the fake store: searchCriteria pages, the repeated last page, the mapping."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from acorn.connectors.http import CredentialError, RetryPolicy
+from acorn.connectors.magento import MagentoClient, to_raw
+from acorn.normalize import normalize
+from tests.fakes.dataset import demo_dataset
+from tests.fakes.magento import FakeMagento
+
+START = datetime(2026, 11, 20, 10, tzinfo=UTC)
+END = START + timedelta(hours=4)
+KEY = b"k" * 16
+CATEGORIES = {"SKU-APP": "apparel", "SKU-ELE": "electronics", "SKU-BEA": "beauty", "SKU-HOM": "home"}
+
+
+@pytest.fixture(scope="module")
+def store(accounts):
+    return dataclasses.replace(
+        accounts["magento-eu"],
+        source="live",
+        connection_id="magento_eu",
+        extra={"sku_categories": CATEGORIES},
+    )
+
+
+@pytest.fixture(scope="module")
+def store_data(store, taxonomy):
+    return demo_dataset(store, START, END, taxonomy, KEY)
+
+
+def client(fake: FakeMagento, token: str = "magento-integration-token") -> MagentoClient:
+    return MagentoClient(
+        fake.url,
+        token,
+        label="connection 'magento_eu'",
+        policy=RetryPolicy(attempts=4, backoff_s=0.001, max_backoff_s=60.0, sleep=lambda s: None),
+        page_size=9,
+    )
+
+
+@pytest.mark.parametrize("lying_total", [0, 50], ids=["true-total", "total-count-too-high"])
+def test_every_record_arrives_once_even_when_magento_repeats_its_last_page(
+    store, store_data, taxonomy, lying_total
+):
+    with FakeMagento(store_data) as fake:
+        fake.total_count_bonus = lying_total
+        fake.fail(2, 503)
+        log = client(fake).fetch(START, END)
+        memo_pages = [
+            r.query["searchCriteria[currentPage]"] for r in fake.calls("/rest/default/V1/creditmemos")
+        ]
+    got = normalize(to_raw(store, log), taxonomy, KEY)
+    want = store_data.canonical
+    expected_pages = -(-len(want.refund_lines) // 9)
+    # with a lying total the client reads the repeated last page once, sees nothing new and stops
+    assert len(memo_pages) == expected_pages + (1 if lying_total else 0)
+    assert got.quarantine.empty
+    g = got.refund_lines.sort_values("refund_uid").reset_index(drop=True)
+    w = want.refund_lines.sort_values("refund_uid").reset_index(drop=True)
+    assert g["refund_uid"].is_unique
+    assert g["refund_uid"].tolist() == w["refund_uid"].tolist()
+    money = [
+        "principal_minor",
+        "shipping_minor",
+        "tax_minor",
+        "promotion_minor",
+        "restocking_fee_minor",
+        "amount_minor",
+    ]
+    pd.testing.assert_frame_equal(g[[*money, "currency", "refunded_at", "quantity", "raw_reason", "reason"]],
+                                  w[[*money, "currency", "refunded_at", "quantity", "raw_reason", "reason"]])  # fmt: skip
+    to_stock = w["disposition"] == "SELLABLE"  # back_to_stock, normalized
+    assert to_stock.any()
+    assert (g.loc[to_stock, "disposition"] == "SELLABLE").all()
+    assert g.loc[~to_stock, "disposition"].isna().all()
+    assert len(got.orders) == len(want.orders)
+    gl = got.order_lines.sort_values("line_uid").reset_index(drop=True)
+    wl = want.order_lines.sort_values("line_uid").reset_index(drop=True)
+    cols = ["line_uid", "order_uid", "category", "quantity", "currency", "principal_minor", "tax_minor",
+            "promotion_minor", "shipped_at"]  # fmt: skip
+    pd.testing.assert_frame_equal(gl[cols], wl[cols])
+
+
+def test_a_revoked_token_stops_with_the_connection_named(store_data):
+    with FakeMagento(store_data) as fake, pytest.raises(CredentialError, match="connection 'magento_eu'"):
+        client(fake, token="expired").fetch(START, END)
