@@ -22,6 +22,7 @@ from acorn.schema import ORDER_LINES, ORDERS, REFUND_LINES, Entity, uids
 QUARANTINE_COLUMNS = {
     "account_id": "string",
     "entity": "string",
+    "source_file": "string",
     "source_row": "int64",
     "source_key": "string",
     "field": "string",
@@ -73,6 +74,7 @@ def quarantine_rows(
         {
             "account_id": account_id,
             "entity": entity,
+            "source_file": rows["_source_file"].astype("string") if "_source_file" in rows else "",
             "source_row": source_rows.astype("int64"),
             "source_key": rows[key_column].astype("string"),
             "field": field[mask].astype("string"),
@@ -245,5 +247,8 @@ def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Cano
     orders = run(ORDERS, batch.orders, "external_order_id", orders_extra)
     lines = run(ORDER_LINES, batch.order_lines, "external_line_id", lines_extra)
     refunds = run(REFUND_LINES, batch.refunds, "external_refund_id", refunds_extra)
+    if batch.rejects:
+        rejects = pd.DataFrame(batch.rejects).assign(account_id=acc, check_name="parse")
+        quarantined.append(rejects.reindex(columns=list(QUARANTINE_COLUMNS)).astype(QUARANTINE_COLUMNS))
     quarantine = pd.concat([q for q in quarantined if len(q)] or [empty_quarantine()], ignore_index=True)
     return Canonical(orders, lines, refunds, quarantine.astype(QUARANTINE_COLUMNS))

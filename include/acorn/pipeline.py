@@ -13,8 +13,9 @@ thin wrappers that supply the landing root, the warehouse connection and the set
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 import psycopg
@@ -23,7 +24,8 @@ from acorn import schema
 from acorn.channels import demo
 from acorn.channels.accounts import ChannelAccount
 from acorn.channels.raw import RawBatch
-from acorn.errors import ConfigError
+from acorn.connectors import live
+from acorn.connectors.payloads import read_payloads, write_payloads
 from acorn.landing import PathLike, read_frame, read_json, write_frame, write_json
 from acorn.money import describe_sums, sums_by_currency
 from acorn.normalize import Canonical, normalize
@@ -46,11 +48,23 @@ class DemoOptions:
 
 
 def fetch(
-    account: ChannelAccount, start: datetime, end: datetime, as_of: datetime, demo_options: DemoOptions
-) -> RawBatch:
-    """Ask the account's channel for the interval. Live connectors plug in here (one module per channel)."""
+    account: ChannelAccount,
+    start: datetime,
+    end: datetime,
+    folder: PathLike,
+    *,
+    as_of: datetime,
+    demo_options: DemoOptions,
+    connection: live.ConnectionInfo | None = None,
+    on_secret: Callable[[str], None] | None = None,
+) -> tuple[RawBatch, int]:
+    """Ask the account's channel for the interval; returns the raw batch and how many payloads were kept.
+
+    A live channel's payloads are written to the landing folder before they are mapped, so a payload that
+    does not map is kept as received (the error names it) and any batch can be replayed from its folder.
+    """
     if account.source == "demo":
-        return demo.generate(
+        raw = demo.generate(
             account,
             start,
             end,
@@ -58,11 +72,15 @@ def fetch(
             lines_per_hour=demo_options.lines_per_hour,
             as_of=as_of,
         )
-    raise ConfigError(
-        f"channel account {account.id}",
-        f"no live connector for channel {account.channel!r} in this version; use source: demo",
-        field="source",
-    )
+        return raw, 0
+    log = live.fetch(account, connection, start, end, now=datetime.now(UTC), on_secret=on_secret)
+    write_payloads(folder, log)
+    return live.to_raw(account, log), len(log)
+
+
+def replay(account: ChannelAccount, folder: PathLike, taxonomy: Taxonomy, pseudonym_key: bytes) -> Canonical:
+    """The canonical rows of a live batch, mapped again from the payloads kept in its landing folder."""
+    return normalize(live.to_raw(account, read_payloads(folder)), taxonomy, pseudonym_key)
 
 
 def _counts(canonical: Canonical) -> dict[str, int]:
@@ -79,9 +97,20 @@ def extract(
     taxonomy: Taxonomy,
     pseudonym_key: bytes,
     demo_options: DemoOptions,
+    connection: live.ConnectionInfo | None = None,
+    on_secret: Callable[[str], None] | None = None,
 ) -> dict:
     """Fetch, keep the raw payload as received, and map it to canonical rows."""
-    raw = fetch(account, start, end, as_of, demo_options)
+    raw, payloads = fetch(
+        account,
+        start,
+        end,
+        folder,
+        as_of=as_of,
+        demo_options=demo_options,
+        connection=connection,
+        on_secret=on_secret,
+    )
     write_frame(folder, "raw_orders", raw.orders)
     write_frame(folder, "raw_order_lines", raw.order_lines)
     write_frame(folder, "raw_refunds", raw.refunds)
@@ -92,17 +121,28 @@ def extract(
     report = {
         "account_id": account.id,
         "landing": str(folder),
+        "source": account.source,
+        "payloads": payloads,
         "read": {
             "orders": len(raw.orders),
             "order_lines": len(raw.order_lines),
             "refund_lines": len(raw.refunds),
+            **({"rejected_rows": len(raw.rejects)} if raw.rejects else {}),
         },
         "kept": _counts(canonical),
         "quarantined": len(canonical.quarantine),
         "control_totals_minor": raw.control_totals,
         "refunds_minor": sums_by_currency(canonical.refund_lines),
     }
-    write_json(folder, "control", {"control_totals_minor": raw.control_totals, "read": report["read"]})
+    write_json(
+        folder,
+        "control",
+        {
+            "control_totals_minor": raw.control_totals,
+            "read": report["read"],
+            "event_window": raw.event_window,
+        },
+    )
     log.info(
         "extract %s [%s, %s): read %s; kept %s; quarantined %d; refunds %s (channel control total %s)",
         account.id,
@@ -124,11 +164,12 @@ def validate_stage(folder: PathLike, account_id: str, start: datetime, end: date
         read_frame(folder, "quarantine_parse"),
     )
     control = read_json(folder, "control")
+    in_window = control.get("event_window", True)
     result = validate(
         canonical,
         account_id=account_id,
-        interval_start=start,
-        interval_end=end,
+        interval_start=start if in_window else None,
+        interval_end=end if in_window else None,
         control_totals=control["control_totals_minor"],
     )
     for name in ENTITIES:

@@ -57,6 +57,7 @@ class ChannelAccount:
             "region": self.region,
             "currency": self.currency,
             "connection_id": self.connection_id,
+            **self.extra,
         }
 
 
@@ -97,7 +98,7 @@ def parse_accounts(data: Any, source: str) -> list[ChannelAccount]:
             raise ConfigError(
                 source, f"currency must be one of {sorted(CURRENCY_EXPONENT)}", field=f"{where}.currency"
             )
-        if src == "live" and not raw.get("connection_id"):
+        if src == "live" and channel != "csv" and not raw.get("connection_id"):
             raise ConfigError(source, "a live account needs a connection_id", field=f"{where}.connection_id")
         known = {"id", "channel", "source", "marketplaces", "region", "currency", "connection_id"}
         accounts.append(

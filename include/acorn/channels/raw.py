@@ -102,3 +102,7 @@ class RawBatch:
     refunds: pd.DataFrame
     #: the channel's own control totals of refund amounts per currency (minor units), like a report footer
     control_totals: dict[str, int] = field(default_factory=dict)
+    #: rows the mapper could not even split into fields (file, line, field, reason, the record as text)
+    rejects: list[dict] = field(default_factory=list)
+    #: whether every refund of the batch must lie in the run's interval (not for files picked by arrival)
+    event_window: bool = True

@@ -163,8 +163,8 @@ def validate(
     canonical: Canonical,
     *,
     account_id: str,
-    interval_start: datetime,
-    interval_end: datetime,
+    interval_start: datetime | None,
+    interval_end: datetime | None,
     control_totals: dict[str, int],
 ) -> Validated:
     """Run the suites, move failing rows to quarantine, and give the batch its verdict."""

@@ -160,9 +160,10 @@ TARGETS: dict[str, Target] = {
     ),
     "quarantine": Target(
         "quarantine",
-        ("batch_id", "entity", "source_row", "check_name"),
+        ("batch_id", "entity", "source_file", "source_row", "check_name"),
         (
             "entity",
+            "source_file",
             "source_row",
             "check_name",
             "account_id",

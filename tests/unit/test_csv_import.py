@@ -1,0 +1,158 @@
+"""CSV import: the template, encodings, delimiters, decimal commas, the size limit, and bad rows by file and line."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from acorn.channels.accounts import parse_accounts
+from acorn.connectors import csv_import
+from acorn.connectors.http import PayloadError
+from acorn.normalize import normalize
+from acorn.settings import INCLUDE
+
+TEMPLATE = INCLUDE / "data" / "csv_template" / "refunds_template.csv"
+START = datetime(2026, 11, 12, 8, tzinfo=UTC)
+END = START + timedelta(hours=1)
+KEY = b"k" * 16
+
+
+@pytest.fixture
+def drop(tmp_path: Path):
+    account = parse_accounts(
+        {
+            "accounts": [
+                {
+                    "id": "web-shop",
+                    "channel": "csv",
+                    "source": "live",
+                    "marketplaces": ["acorn-outdoor.example"],
+                    "currency": "EUR",
+                    "folder": str(tmp_path),
+                }
+            ]
+        },
+        "test",
+    )[0]
+    return account, tmp_path
+
+
+def put(folder: Path, name: str, data: bytes, at: datetime = START + timedelta(minutes=5)) -> Path:
+    path = folder / name
+    path.write_bytes(data)
+    os.utime(path, (at.timestamp(), at.timestamp()))
+    return path
+
+
+def run(account, taxonomy):
+    options = csv_import.CsvOptions.from_account(account)
+    log = csv_import.fetch(options, START, END)
+    return normalize(csv_import.to_raw(account, log, options), taxonomy, KEY)
+
+
+def test_the_documented_template_maps_to_hand_checked_rows(drop, taxonomy):
+    account, folder = drop
+    put(folder, "refunds.csv", TEMPLATE.read_bytes())
+    got = run(account, taxonomy)
+    assert got.quarantine.empty
+    assert (len(got.orders), len(got.order_lines), len(got.refund_lines)) == (3, 3, 3)
+    r = got.refund_lines.set_index("external_refund_id")
+    assert r.loc[
+        "RF-5002", ["principal_minor", "tax_minor", "restocking_fee_minor", "amount_minor"]
+    ].tolist() == [2499, 475, 375, 2599]
+    assert r.loc["RF-5002", "reason"] == "DEFECTIVE"
+    assert r.loc["RF-5002", "disposition"] == "CUSTOMER_DAMAGED"
+    assert r.loc["RF-5003", "currency"] == "GBP"
+    assert r.loc["RF-5003", "returnless"]
+    assert r.loc["RF-5001", "refunded_at"] == datetime(2026, 11, 12, 8, 5, tzinfo=UTC)
+    lines = got.order_lines.set_index("external_line_id")
+    assert lines.loc["WEB-1002-1", ["quantity", "principal_minor"]].tolist() == [2, 4998]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "sku"),
+    [
+        ("utf-8", "JACKET-ÉTÉ"),
+        ("utf-8-sig", "JACKET-ÉTÉ"),
+        ("cp1252", "CAFÉ-TASSE-€"),
+        ("shift_jis", "ジャケット赤"),
+    ],
+)
+def test_each_encoding_is_detected_and_read(drop, taxonomy, encoding, sku):
+    account, folder = drop
+    text = TEMPLATE.read_text(encoding="utf-8").replace("JACKET-RED-M", sku)
+    put(folder, "export.csv", text.encode(encoding))
+    got = run(account, taxonomy)
+    assert got.quarantine.empty
+    assert sku in set(got.order_lines["sku"])
+    detected = csv_import.detect_encoding(text.encode(encoding))
+    assert detected.replace("_", "-").lower() in {encoding.replace("_", "-"), "utf-8"} | (
+        {"shift-jis", "cp932"} if encoding == "shift_jis" else set()
+    )
+
+
+def test_semicolon_files_use_decimal_commas(drop, taxonomy):
+    account, folder = drop
+    lines = TEMPLATE.read_text(encoding="utf-8").splitlines()
+    header, row = lines[0].replace(",", ";"), lines[1].replace(",", ";")
+    row = row.replace(";79.99;", ";1.079,99;", 1).replace(
+        ";95.18;", ";1.095,18;", 1
+    )  # order total and principal
+    put(folder, "eu.csv", f"{header}\n{row}\n".encode())
+    got = run(account, taxonomy)
+    assert got.quarantine.empty
+    assert got.orders["order_total_minor"].tolist() == [109518]
+    assert got.order_lines["principal_minor"].tolist() == [107999]
+
+
+def test_bad_rows_are_quarantined_by_file_line_and_field_and_nothing_is_lost(drop, taxonomy):
+    account, folder = drop
+    rows = TEMPLATE.read_text(encoding="utf-8").splitlines()
+    broken = [
+        rows[0],
+        rows[1],
+        rows[2].rsplit(",", 3)[0],  # fields missing at the end
+        rows[3].replace("RF-5003", "1.23457E+15"),  # an id Excel rewrote
+        rows[1].replace("RF-5001", "RF-5004").replace("2026-11-12T08:05:00Z", "12/11/2026 08:05"),  # bad date
+    ]
+    put(folder, "messy.csv", ("\n".join(broken) + "\n").encode())
+    got = run(account, taxonomy)
+    q = got.quarantine.set_index("source_row")
+    assert sorted(q.index) == [3, 4, 5]
+    assert q.loc[3, "field"] == "(row)"
+    assert "27 fields where the header has 30" in q.loc[3, "reason"]
+    assert q.loc[4, "field"] == "refund_id"
+    assert "Excel" in q.loc[4, "reason"]
+    assert q.loc[5, "field"] == "refunded_at"
+    assert set(q["source_file"]) == {"messy.csv (utf-8)"}
+    assert len(got.refund_lines) + len(q) == len(broken) - 1  # every data row is loaded or quarantined
+
+
+def test_a_file_above_the_limit_is_reported_not_read(drop, taxonomy):
+    account, folder = drop
+    account = dataclasses.replace(account, extra={**account.extra, "max_bytes": 100})
+    put(folder, "huge.csv", TEMPLATE.read_bytes())
+    got = run(account, taxonomy)
+    assert got.refund_lines.empty
+    assert got.quarantine["source_file"].tolist() == ["huge.csv"]
+    assert "above the limit of 100" in got.quarantine["reason"].iloc[0]
+
+
+def test_a_missing_required_column_names_file_and_column(drop, taxonomy):
+    account, folder = drop
+    text = TEMPLATE.read_text(encoding="utf-8").replace("refund_amount", "amount_refunded")
+    put(folder, "renamed.csv", text.encode())
+    with pytest.raises(PayloadError, match=r"file renamed.csv: refund_amount: required column missing"):
+        run(account, taxonomy)
+
+
+def test_only_files_that_arrived_in_the_interval_are_taken(drop, taxonomy):
+    account, folder = drop
+    put(folder, "now.csv", TEMPLATE.read_bytes())
+    put(folder, "earlier.csv", TEMPLATE.read_bytes().replace(b"RF-", b"OLD-"), at=START - timedelta(hours=2))
+    got = run(account, taxonomy)
+    assert sorted(got.refund_lines["external_refund_id"]) == ["RF-5001", "RF-5002", "RF-5003"]
