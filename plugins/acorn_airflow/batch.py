@@ -20,13 +20,24 @@ from airflow.sdk import (
     task_group,
 )
 
-#: Configuration errors and an unreachable warehouse do not heal by retrying: fail at once, clearly.
+#: Configuration errors, refused credentials and payloads of the wrong shape do not heal by retrying: fail at
+#: once, clearly. A channel that stayed unavailable through the client's own retries is retried by Airflow.
 NO_RETRY_ON_CONFIG = ExceptionRetryPolicy(
     rules=[
         RetryRule(
             exception="acorn.errors.ConfigError",
             action=RetryAction.FAIL,
             reason="fix the setting, then clear",
+        ),
+        RetryRule(
+            exception="acorn.connectors.http.CredentialError",
+            action=RetryAction.FAIL,
+            reason="the channel refused the credential: renew it in the connection, then clear",
+        ),
+        RetryRule(
+            exception="acorn.connectors.http.PayloadError",
+            action=RetryAction.FAIL,
+            reason="the payload is kept in the landing folder; fix the mapper, then clear",
         ),
     ]
 )
@@ -94,14 +105,17 @@ def extract(account: dict, lookback_hours: int = 0) -> dict:
     from acorn.landing import batch_folder
     from acorn.policy.taxonomy import load_taxonomy
     from acorn.settings import load_settings
+    from acorn_airflow.hooks import channel_connection, mask_minted
     from acorn_airflow.resources import landing_root
 
     _label(account["id"])
     settings = load_settings()
     start, end = _window(lookback_hours=lookback_hours)
     folder = batch_folder(landing_root(), account["id"], start, end)
+    channel_account = account_from_dict(account)
+    live = channel_account.source == "live"
     report = pipeline.extract(
-        account_from_dict(account),
+        channel_account,
         start,
         end,
         folder,
@@ -109,6 +123,8 @@ def extract(account: dict, lookback_hours: int = 0) -> dict:
         taxonomy=load_taxonomy(),
         pseudonym_key=settings.pseudonym_key(),
         demo_options=pipeline.DemoOptions(settings.demo_seed, settings.demo_lines_per_hour),
+        connection=channel_connection(channel_account) if live else None,
+        on_secret=mask_minted,
     )
     return {**report, "window": [start.isoformat(), end.isoformat()]}
 
@@ -178,9 +194,14 @@ def refund_batch(account: dict, lookback_hours: int = 0):
     return load(decide(validate(extract(account, lookback_hours))))
 
 
-@task.branch(retry_policy=NO_RETRY_ON_CONFIG)
+@task.branch(retry_policy=NO_RETRY_ON_CONFIG, trigger_rule="all_done_min_one_success")
 def review_gate(loads: list[dict]) -> str:
-    """Send the run to a reviewer when its batches left open review items; otherwise skip that path."""
+    """Send the run to a reviewer when its batches left open review items; otherwise skip that path.
+
+    Runs when every batch is done and at least one loaded: one account's failure (a revoked credential, say)
+    must not keep the other accounts' refunds from their reviewer. The run still ends failed, showing that
+    account.
+    """
     from acorn.review import briefing_markdown, open_items_summary
     from acorn_airflow.resources import warehouse
 

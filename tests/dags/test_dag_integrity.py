@@ -50,6 +50,8 @@ def test_hourly_dag_branches_to_review_or_skips_it(bag):
     dag = bag.dags["acorn_refunds_hourly"]
     assert dag.get_task("review_gate").downstream_task_ids == {"review_batch", "no_review_needed"}
     assert dag.get_task("review_batch").downstream_task_ids == {"record_review"}
+    # one account's failure must not keep the others from their reviewer
+    assert dag.get_task("review_gate").trigger_rule == "all_done_min_one_success"
     assert dag.get_task("summarize").trigger_rule == "none_failed_min_one_success"
     assert [t.task_id for t in dag.task_group_dict["batch"].children.values()] == [
         "batch.extract",

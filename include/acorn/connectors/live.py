@@ -26,7 +26,7 @@ from acorn.channels.raw import RawBatch
 from acorn.connectors import csv_import, magento, shopify
 from acorn.connectors.amazon import mapper as amazon_mapper
 from acorn.connectors.amazon.auth import LwaCredentials
-from acorn.connectors.amazon.client import SpApiClient
+from acorn.connectors.amazon.client import SpApiClient, SpApiOptions
 from acorn.connectors.http import RetryPolicy
 from acorn.connectors.payloads import PayloadLog
 from acorn.errors import ConfigError
@@ -88,6 +88,7 @@ def fetch(
             label=label(account),
             endpoint=conn.extra.get("endpoint"),
             policy=policy,
+            options=SpApiOptions.from_account(account.extra),
             on_secret=on_secret,
         )
         try:

@@ -65,6 +65,10 @@ class SpApiOptions:
     report_timeout_s: float = 1800.0
     page_size: int = 100
 
+    @classmethod
+    def from_account(cls, extra: dict[str, Any]) -> SpApiOptions:
+        return cls(**{f: extra[f] for f in cls.__dataclass_fields__ if f in extra})
+
 
 def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
