@@ -209,6 +209,48 @@ def test_vat_part_rate_and_credit_note(policy, rates):
     assert not decision.credit_note_required
 
 
+def test_who_bears_each_part_of_the_refund(policy, rates):
+    # FBA return, seller liable: 119.00 refunded; referral fee 15.00 given back less Amazon's fee of
+    # min(5.00, 20% of 15.00 = 3.00) = 3.00 -> 12.00 returned; the seller bears 119.00 - 12.00 = 107.00;
+    # Amazon handles FBA returns: no label
+    d, _ = run(policy, rates)
+    assert (d.borne_by_seller_minor, d.borne_by_counterparty_minor, d.borne_by_customer_minor) == (
+        10700,
+        0,
+        0,
+    )
+    assert d.return_label_minor == 0
+    assert pd.isna(d.return_label_paid_by)
+    assert d.cost_bearers.startswith("refund: seller; refund fee kept: seller")
+    # FBA warehouse damage: the marketplace is liable, it bears the 107.00 (claimed back)
+    d, _ = run(policy, rates, disposition="WAREHOUSE_DAMAGED")
+    assert (d.borne_by_seller_minor, d.borne_by_counterparty_minor) == (0, 10700)
+    assert d.cost_bearers.startswith("refund: marketplace")
+    # a store return of a defective item in EUR: the seller pays the 5.90 label on top of the 119.00
+    d, _ = run(policy, rates, channel="shopify", fulfillment_model="STORE", ship_method="SELLER_LABEL")
+    assert (d.return_label_minor, d.return_label_paid_by) == (590, "seller")
+    assert (d.borne_by_seller_minor, d.borne_by_customer_minor) == (11900 + 590, 0)
+    # a size exchange with a 15.00 restocking fee: the buyer pays the label and the fee
+    d, _ = run(
+        policy,
+        rates,
+        channel="shopify",
+        fulfillment_model="STORE",
+        ship_method="SELLER_LABEL",
+        reason="SIZE_FIT",
+        restocking_fee_minor=1500,
+        amount_minor=10400,
+    )
+    assert (d.return_label_paid_by, d.borne_by_customer_minor, d.borne_by_seller_minor) == (
+        "customer",
+        2090,
+        10400,
+    )
+    # returnless: nothing comes back, no label
+    d, _ = run(policy, rates, channel="magento", fulfillment_model="STORE", returnless=True, disposition=None)
+    assert d.return_label_minor == 0
+
+
 def test_kill_switch_turns_every_approval_into_review(policy, rates):
     decision, _ = run(policy, rates, paused=True)
     assert (decision.outcome, decision.decision_rule) == ("review", "K000-auto-refunds-paused")
@@ -248,5 +290,8 @@ def test_every_line_gets_exactly_one_outcome_and_the_parts_add_up(
     assert row.outcome in {"approve", "review", "reject", "claim"}
     # refunded = what the seller bears + the referral fee given back, exactly, in the transaction currency
     assert row.seller_cost_minor + row.referral_fee_returned_minor == principal + tax
+    # the bearers split the seller cost (and the label the seller pays) without a unit lost
+    label_seller = row.return_label_minor if str(row.return_label_paid_by) == "seller" else 0
+    assert row.borne_by_seller_minor + row.borne_by_counterparty_minor == row.seller_cost_minor + label_seller
     assert row.refund_admin_fee_minor >= 0
     assert isinstance(int(row.amount_reporting_minor), int)

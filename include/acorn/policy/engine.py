@@ -48,6 +48,12 @@ DECISION_COLUMNS: dict[str, str] = {
     "vat_minor": "int64",
     "vat_expected_minor": "int64",
     "credit_note_required": "bool",
+    "return_label_minor": "int64",
+    "return_label_paid_by": "string",
+    "borne_by_seller_minor": "int64",
+    "borne_by_counterparty_minor": "int64",
+    "borne_by_customer_minor": "int64",
+    "cost_bearers": "string",
 }
 CLAIM_COLUMNS: dict[str, str] = {
     "claim_id": "string",
@@ -204,6 +210,52 @@ def _fees(facts: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
     return admin, returned
 
 
+def _bearers(
+    facts: pd.DataFrame, policy: Policy, cost: np.ndarray, party: np.ndarray, recoverable: np.ndarray
+) -> dict[str, np.ndarray | pd.Series]:
+    """Who bears each part of a refund, and the money each side carries, in the transaction currency.
+
+    - the refund itself (principal, shipping, tax, net of promotions) less the referral fee the marketplace
+      gives back: the liable marketplace or carrier when there is one, else the seller (a customer-damaged
+      return can win back up to half through SAFE-T: that half is the counterparty's);
+    - the refund administration fee Amazon keeps: the seller (already inside the seller cost);
+    - the restocking fee: the customer (deducted from the refund);
+    - the return label of a returned item the seller ships a label for: the seller when the reason is the
+      seller's fault (policy ``return_labels``), else the customer.
+
+    ``borne_by_seller + borne_by_counterparty = seller_cost + the label the seller pays``, exactly.
+    """
+    currency = facts["currency"].to_numpy(dtype=object)
+    label_cost = np.array([policy.return_label_minor.get(c, 0) for c in currency], dtype=np.int64)
+    returned = ~facts["returnless"].to_numpy(dtype=bool)
+    takes_label = facts["fulfillment_model"].isin(policy.return_label_models).to_numpy() & returned
+    label = np.where(takes_label, label_cost, 0)
+    seller_pays = facts["reason"].isin(policy.label_seller_reasons).to_numpy()
+    paid_by = np.where(label > 0, np.where(seller_pays, "seller", "customer"), None)
+    third_party = np.isin(party, ["marketplace", "carrier"])
+    counterparty = np.where(third_party, cost, np.where(party == "customer", recoverable, 0))
+    label_seller = np.where(seller_pays, label, 0)
+    refund_bearer = np.where(
+        third_party, party, np.where(counterparty > 0, "seller (half recoverable via SAFE-T)", "seller")
+    )
+    restocking = facts["restocking_fee_minor"].to_numpy(dtype=np.int64)
+    text = (
+        "refund: "
+        + pd.Series(refund_bearer, index=facts.index, dtype="string")
+        + "; refund fee kept: seller; referral fee returned: marketplace; restocking fee: customer; "
+        + "return label: "
+        + pd.Series(paid_by, index=facts.index, dtype="string").fillna("none")
+    )
+    return {
+        "return_label_minor": label,
+        "return_label_paid_by": paid_by,
+        "borne_by_seller_minor": cost - counterparty + label_seller,
+        "borne_by_counterparty_minor": counterparty,
+        "borne_by_customer_minor": restocking + (label - label_seller),
+        "cost_bearers": text,
+    }
+
+
 def _vat(facts: pd.DataFrame, policy: Policy) -> dict[str, np.ndarray]:
     """The marketplace's VAT rate, the tax part refunded, the tax the rate implies, and the credit-note flag.
 
@@ -296,6 +348,7 @@ def decide(
     party = facts["liable_party"].to_numpy()
     recoverable = np.where(party == "customer", cost // 2, np.where(party == "seller", 0, cost))
     recoverable = np.where(outcome.to_numpy() == "claim", recoverable, 0)
+    bearers = _bearers(facts, policy, cost, party, recoverable)
 
     decisions = pd.DataFrame(
         {
@@ -322,6 +375,7 @@ def decide(
             "seller_cost_reporting_minor": facts["seller_cost_reporting"],
             "recoverable_minor": recoverable,
             **_vat(facts, policy),
+            **bearers,
         }
     ).astype(DECISION_COLUMNS)
     return Decided(decisions.reset_index(drop=True), _claims(facts, decisions), facts)

@@ -81,6 +81,19 @@ SCHEMA: dict[str, Any] = {
             },
             "additionalProperties": False,
         },
+        "return_labels": {
+            "type": "object",
+            "properties": {
+                "cost": {
+                    "type": "object",
+                    "propertyNames": {"enum": sorted(CURRENCY_EXPONENT)},
+                    "additionalProperties": {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"},
+                },
+                "fulfillment_models": {"type": "array", "items": {"enum": ["AFN", "MFN", "STORE"]}},
+                "seller_pays_for_reasons": {"type": "array", "items": {"type": "string"}},
+            },
+            "additionalProperties": False,
+        },
         "liability_rules": {
             "type": "array",
             "minItems": 1,
@@ -153,6 +166,11 @@ class Policy:
     admin_fee_referral_share: Decimal
     vat_rates: dict[str, Decimal] = field(default_factory=dict)
     credit_note_marketplaces: tuple[str, ...] = ()
+    #: prepaid return label cost per currency (minor units), for returns of these fulfillment models
+    return_label_minor: dict[str, int] = field(default_factory=dict)
+    return_label_models: tuple[str, ...] = ()
+    #: normalized reasons for which the seller pays the return label (else the buyer does)
+    label_seller_reasons: tuple[str, ...] = ()
 
 
 def _conditions(when: dict[str, Any], policy: dict, source: str, where: str) -> tuple[Condition, ...]:
@@ -230,6 +248,7 @@ def parse_policy(data: Any, source: str, checksum: str = "") -> Policy:
             field = ".".join(map(str, path)) or "(top level)"
         raise ConfigError(source, err.message, field=field)
     fee = (data.get("fees") or {}).get("refund_admin_fee") or {}
+    labels = data.get("return_labels") or {}
     windows = {
         market: {claim: (w["opens_after_days"], w["deadline_days"]) for claim, w in spec.items()}
         for market, spec in data["claim_windows"].items()
@@ -247,6 +266,12 @@ def parse_policy(data: Any, source: str, checksum: str = "") -> Policy:
         admin_fee_referral_share=Decimal(str(fee.get("referral_fee_share", "0.20"))),
         vat_rates={k: Decimal(v) for k, v in (data.get("vat") or {}).get("rates", {}).items()},
         credit_note_marketplaces=tuple((data.get("vat") or {}).get("credit_note_marketplaces", [])),
+        return_label_minor={
+            ccy: int(Decimal(cost).scaleb(CURRENCY_EXPONENT[ccy]))
+            for ccy, cost in labels.get("cost", {}).items()
+        },
+        return_label_models=tuple(labels.get("fulfillment_models", ["MFN", "STORE"])),
+        label_seller_reasons=tuple(labels.get("seller_pays_for_reasons", [])),
     )
 
 

@@ -30,7 +30,13 @@ SELECT r.refund_uid,
        d.risk_flags,
        d.vat_minor::numeric / 10 ^ c.exponent AS vat,
        d.credit_note_required,
-       r.batch_id
+       r.batch_id,
+       d.return_label_minor::numeric / 10 ^ c.exponent AS return_label,
+       d.return_label_paid_by,
+       d.borne_by_seller_minor::numeric / 10 ^ c.exponent AS borne_by_seller,
+       d.borne_by_counterparty_minor::numeric / 10 ^ c.exponent AS borne_by_counterparty,
+       d.borne_by_customer_minor::numeric / 10 ^ c.exponent AS borne_by_customer,
+       d.cost_bearers
 FROM core.refund_lines r
 JOIN core.currency c ON c.code = r.currency
 LEFT JOIN core.order_lines l ON l.line_uid = r.line_uid
@@ -57,6 +63,12 @@ COMMENT ON COLUMN mart.refunds.amount IS 'Amount refunded to the buyer, in the t
 COMMENT ON COLUMN mart.refunds.reporting_currency IS 'Reporting currency of the policy.';
 COMMENT ON COLUMN mart.refunds.amount_reporting IS 'Amount refunded, in the reporting currency at the ECB rate of the refund date.';
 COMMENT ON COLUMN mart.refunds.seller_cost_reporting IS 'What the refund costs the seller after fees returned and kept, in the reporting currency.';
+COMMENT ON COLUMN mart.refunds.return_label IS 'Cost of the prepaid return label (MFN and store returns), transaction currency.';
+COMMENT ON COLUMN mart.refunds.return_label_paid_by IS 'seller (the reason is the seller''s fault) or customer; empty when there is no label.';
+COMMENT ON COLUMN mart.refunds.borne_by_seller IS 'What the seller carries: the refund after fees, less what the counterparty bears, plus a label the seller pays.';
+COMMENT ON COLUMN mart.refunds.borne_by_counterparty IS 'What the liable marketplace or carrier bears (or the SAFE-T half of a customer-damaged return).';
+COMMENT ON COLUMN mart.refunds.borne_by_customer IS 'What the buyer carries: the restocking fee and a label the buyer pays.';
+COMMENT ON COLUMN mart.refunds.cost_bearers IS 'Who bears each part: refund, fee kept, fee returned, restocking fee, return label.';
 COMMENT ON COLUMN mart.refunds.outcome IS 'approve, review, reject or claim.';
 COMMENT ON COLUMN mart.refunds.liable_party IS 'Who bears the cost: seller, marketplace, carrier or customer.';
 COMMENT ON COLUMN mart.refunds.accounting_category IS 'Ledger category (customer_return, inbound_damage, warehouse_damage, carrier_loss, chargeback, a_to_z_guarantee, goodwill...).';
