@@ -25,6 +25,7 @@ from acorn.channels import demo
 from acorn.channels.accounts import ChannelAccount
 from acorn.channels.raw import RawBatch
 from acorn.connectors import live
+from acorn.connectors.amazon.settlement import settlement_refunds
 from acorn.connectors.payloads import read_payloads, write_payloads
 from acorn.landing import PathLike, read_frame, read_json, write_frame, write_json
 from acorn.money import describe_sums, sums_by_currency
@@ -75,6 +76,8 @@ def fetch(
         return raw, 0
     log = live.fetch(account, connection, start, end, now=datetime.now(UTC), on_secret=on_secret)
     write_payloads(folder, log)
+    if account.channel == "amazon":
+        write_frame(folder, "settlement_refunds", settlement_refunds(account, log))
     return live.to_raw(account, log), len(log)
 
 
@@ -273,6 +276,8 @@ def load_stage(
     frames.update(
         {name: read_frame(folder, name) for name in ("decisions", "claims", "review_items", "quarantine")}
     )
+    if (folder / "settlement_refunds.parquet").exists():
+        frames["settlement_refunds"] = read_frame(folder, "settlement_refunds")
     batch = Batch(
         account_id=account_id,
         interval_start=start,

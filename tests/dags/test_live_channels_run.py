@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pandas as pd
 import psycopg
@@ -89,8 +90,9 @@ def test_hourly_dag_reads_every_channel_and_a_refused_credential_stops_only_its_
     from acorn import pipeline
     from acorn.landing import read_frame
 
-    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).get_dag("acorn_refunds_hourly")
-    run = dag.test(logical_date=HOUR_END, mark_success_pattern="review_batch")
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    bag.get_dag("acorn_fx_rates_daily").test(logical_date=HOUR_END)
+    run = bag.get_dag("acorn_refunds_hourly").test(logical_date=HOUR_END, mark_success_pattern="review_batch")
     states = {
         (ti.task_id, ti.rendered_map_index or ti.map_index): ti.state for ti in run.get_task_instances()
     }
@@ -115,6 +117,28 @@ def test_hourly_dag_reads_every_channel_and_a_refused_credential_stops_only_its_
     assert decided == sum(loaded.values())
     want = live_env["data"]["amazon-eu"].canonical.refund_lines.groupby("currency")["amount_minor"].sum()
     assert dict(amazon_sum) == {k: int(v) for k, v in want.items()}
+
+    # settlements: every Amazon refund against the settlement that paid it, valued at the deposit date
+    with psycopg.connect(live_env["dsn"]) as conn:
+        settled = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE settlement_difference <> 0), "
+            "count(*) FILTER (WHERE currency = 'EUR' AND fx_difference_reporting <> 0) FROM mart.refund_settlement"
+        ).fetchone()
+        gbp = conn.execute(
+            "SELECT s.settled_minor, d.amount_reporting_minor, v.fx_difference_reporting, "
+            "(SELECT rate_per_eur FROM core.fx_rates WHERE currency = 'GBP' AND rate_date <= s.deposit_date::date "
+            " ORDER BY rate_date DESC LIMIT 1) "
+            "FROM core.settlement_refunds s JOIN core.decisions d USING (refund_uid) "
+            "JOIN mart.refund_settlement v USING (settlement_id, refund_uid) WHERE s.currency = 'GBP' LIMIT 1"
+        ).fetchone()
+    assert settled == (loaded["amazon-eu"], 0, 0)
+    settled_minor, refunded_reporting_minor, fx_difference, gbp_per_eur = gbp
+    at_deposit = (Decimal(settled_minor) / Decimal(gbp_per_eur)).quantize(
+        Decimal(1), rounding=ROUND_HALF_EVEN
+    )
+    assert (
+        fx_difference == (at_deposit - refunded_reporting_minor) / 100
+    )  # worked out here from the rate table
 
     # a replay of the landing file gives identical canonical rows
     account = live_env["accounts"]["amazon-eu"]

@@ -71,15 +71,14 @@ class FakeSpApi(FakeChannel):
         self._token_no = itertools.count(1)
         self._reports: dict[str, dict[str, Any]] = {}
         self._report_no = itertools.count(1)
-        self._documents: dict[str, bytes] = {"settlement-1": self._settlement(data)}
+        currencies = sorted({r["currency"] for r in data.rows("refunds")})
+        self._documents: dict[str, bytes] = {
+            f"settlement-{ccy}": self._settlement(data, ccy, 7000 + i) for i, ccy in enumerate(currencies)
+        }
         self.settlements = [
-            {
-                "reportId": "s1",
-                "reportType": SETTLEMENT,
-                "processingStatus": "DONE",
-                "reportDocumentId": "settlement-1",
-            }
-        ]
+            {"reportId": f"s-{ccy}", "reportType": SETTLEMENT, "processingStatus": "DONE", "reportDocumentId": f"settlement-{ccy}"}
+            for ccy in currencies
+        ]  # fmt: skip
         self._build(data)
         super().__init__()
 
@@ -122,18 +121,39 @@ class FakeSpApi(FakeChannel):
                 },
             }
 
-    @staticmethod
-    def _settlement(data: Dataset) -> bytes:
-        header = [
-            "settlement-id",
-            "settlement-start-date",
-            "settlement-end-date",
-            "deposit-date",
-            "total-amount",
-            "currency",
-        ]
-        row = ["1234567", data.start.isoformat(), data.end.isoformat(), data.end.isoformat(), "0.00", "EUR"]
-        return gzip.compress(("\t".join(header) + "\n" + "\t".join(row) + "\n").encode(), mtime=0)
+    #: the settlement's deposit, a few days after the interval (what Amazon pays out every 14 days or so)
+    DEPOSIT_AFTER = pd.Timedelta(days=3)
+
+    def _settlement(self, data: Dataset, currency: str, settlement_id: int) -> bytes:
+        """A V2 flat-file settlement: the summary row, then the refund rows of one currency, by component."""
+        header = ["settlement-id", "settlement-start-date", "settlement-end-date", "deposit-date", "total-amount",
+                  "currency", "transaction-type", "order-id", "merchant-order-id", "adjustment-id", "shipment-id",
+                  "marketplace-name", "amount-type", "amount-description", "amount", "fulfillment-id", "posted-date",
+                  "posted-date-time", "order-item-code", "merchant-order-item-id", "merchant-adjustment-item-id",
+                  "sku", "quantity-purchased", "promotion-id"]  # fmt: skip
+        deposit = (pd.Timestamp(data.end) + self.DEPOSIT_AFTER).strftime("%Y-%m-%dT%H:%M:%SZ")
+        rows, total = [], Decimal(0)
+        for r in data.rows("refunds"):
+            if r["currency"] != currency:
+                continue
+            parts = [("ItemPrice", "Principal", -Decimal(r["principal"])), ("ItemPrice", "Shipping", -Decimal(r["shipping"])),
+                     ("ItemPrice", "Tax", -Decimal(r["tax"])), ("Promotion", "Principal", Decimal(r["promotion"])),
+                     ("ItemFees", "RestockingFee", Decimal(r["restocking_fee"]))]  # fmt: skip
+            for amount_type, description, amount in parts:
+                if amount:
+                    total += amount
+                    row = dict.fromkeys(header, "")
+                    row.update({"settlement-id": str(settlement_id), "transaction-type": "Refund", "order-id": r["external_order_id"],
+                                "amount-type": amount_type, "amount-description": description, "amount": str(amount + 0),
+                                "posted-date-time": r["refunded_at"], "merchant-adjustment-item-id": r["external_refund_id"],
+                                "order-item-code": r["external_line_id"]})  # fmt: skip
+                    rows.append(row)
+        summary = dict.fromkeys(header, "")
+        summary.update({"settlement-id": str(settlement_id), "settlement-start-date": data.start.isoformat(),
+                        "settlement-end-date": data.end.isoformat(), "deposit-date": deposit,
+                        "total-amount": str(total + 0), "currency": currency})  # fmt: skip
+        lines = ["\t".join(header)] + ["\t".join(row.values()) for row in [summary, *rows]]
+        return gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
 
     def _item(self, line: dict) -> dict:
         ccy = line["currency"]

@@ -26,7 +26,7 @@ def test_migrations_apply_from_scratch_then_do_nothing(pg_server):
         with psycopg.connect(pg_server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert first.applied == sorted(p.name for p in migrations.MIGRATIONS.glob("*.sql"))
-    assert first.views_refreshed == ["0100_mart.sql"]
+    assert first.views_refreshed == ["0100_mart.sql", "0110_settlement.sql"]
     assert (second.applied, second.views_refreshed) == ([], [])
     for table in (
         "core.orders",
@@ -43,6 +43,8 @@ def test_migrations_apply_from_scratch_then_do_nothing(pg_server):
         "mart.refunds",
         "mart.cost_by_liability",
         "mart.review_queue",
+        "core.settlement_refunds",
+        "mart.refund_settlement",
     ):
         assert table in tables
 
@@ -83,3 +85,20 @@ def test_audit_log_is_append_only(conn):
         conn.execute("UPDATE core.audit_log SET actor = 'x'")
     with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
         conn.execute("DELETE FROM core.audit_log")
+
+
+def test_no_analyst_column_is_a_float(conn):
+    """Money in the mart is NUMERIC in major units: a float would round cents away in a SUM."""
+    floats = conn.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'mart' AND data_type IN ('double precision', 'real')"
+    ).fetchall()
+    assert floats == []
+
+
+def test_round_half_even_in_sql(conn):
+    got = conn.execute(
+        "SELECT core.round_half_even(2.5, 0), core.round_half_even(3.5, 0), core.round_half_even(-2.5, 0), "
+        "core.round_half_even(1.005, 2), core.round_half_even(1.015, 2), core.round_half_even(1.2345, 2)"
+    ).fetchone()
+    assert [str(v) for v in got] == ["2", "4", "-2", "1.00", "1.02", "1.23"]

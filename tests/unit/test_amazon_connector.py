@@ -288,3 +288,17 @@ def test_an_event_without_its_currency_is_kept_and_reported_by_field(eu, taxonom
     assert row["field"] == "currency"
     assert "missing" in row["reason"]
     assert '"external_refund_id": "2"' in row["raw_record"]
+
+
+def test_settlement_reports_give_what_each_refund_settled_and_when(eu, eu_data):
+    from acorn.connectors.amazon.settlement import settlement_refunds
+
+    with FakeSpApi(eu_data) as fake:
+        log = client(fake).fetch(eu.marketplaces, START, END, now=END + timedelta(hours=1))
+    settled = settlement_refunds(eu, log).set_index("refund_uid").sort_index()
+    refunds = eu_data.canonical.refund_lines.set_index("refund_uid").sort_index()
+    assert settled.index.tolist() == refunds.index.tolist()  # one row per refund, across two currencies
+    assert (settled["settled_minor"] == refunds["amount_minor"]).all()
+    assert (settled["currency"] == refunds["currency"]).all()
+    assert set(settled["deposit_date"]) == {pd.Timestamp(END + FakeSpApi.DEPOSIT_AFTER)}
+    assert settled["settlement_id"].nunique() == refunds["currency"].nunique()

@@ -182,9 +182,32 @@ TARGETS: dict[str, Target] = {
         ),
         on_conflict="nothing",
     ),
+    "settlement_refunds": Target(
+        "settlement_refunds",
+        ("settlement_id", "refund_uid"),
+        (
+            "settlement_id",
+            "refund_uid",
+            "account_id",
+            "external_refund_id",
+            "external_order_id",
+            "deposit_date",
+            "currency",
+            "settled_minor",
+        ),
+    ),
 }
 #: Load order respects the foreign keys.
-LOAD_ORDER = ("orders", "order_lines", "refund_lines", "decisions", "claims", "review_items", "quarantine")
+LOAD_ORDER = (
+    "orders",
+    "order_lines",
+    "refund_lines",
+    "decisions",
+    "claims",
+    "review_items",
+    "quarantine",
+    "settlement_refunds",
+)
 HELD_LOAD = ("review_items", "quarantine")
 
 

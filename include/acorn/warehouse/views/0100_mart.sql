@@ -17,10 +17,10 @@ SELECT r.refund_uid,
        r.raw_reason,
        r.disposition,
        r.currency,
-       r.amount_minor::numeric / 10 ^ c.exponent AS amount,
+       r.amount_minor::numeric / 10::numeric ^ c.exponent AS amount,
        d.reporting_currency,
-       d.amount_reporting_minor::numeric / 10 ^ rc.exponent AS amount_reporting,
-       d.seller_cost_reporting_minor::numeric / 10 ^ rc.exponent AS seller_cost_reporting,
+       d.amount_reporting_minor::numeric / 10::numeric ^ rc.exponent AS amount_reporting,
+       d.seller_cost_reporting_minor::numeric / 10::numeric ^ rc.exponent AS seller_cost_reporting,
        d.outcome,
        d.liable_party,
        d.accounting_category,
@@ -28,14 +28,14 @@ SELECT r.refund_uid,
        d.liability_rule,
        d.policy_version,
        d.risk_flags,
-       d.vat_minor::numeric / 10 ^ c.exponent AS vat,
+       d.vat_minor::numeric / 10::numeric ^ c.exponent AS vat,
        d.credit_note_required,
        r.batch_id,
-       d.return_label_minor::numeric / 10 ^ c.exponent AS return_label,
+       d.return_label_minor::numeric / 10::numeric ^ c.exponent AS return_label,
        d.return_label_paid_by,
-       d.borne_by_seller_minor::numeric / 10 ^ c.exponent AS borne_by_seller,
-       d.borne_by_counterparty_minor::numeric / 10 ^ c.exponent AS borne_by_counterparty,
-       d.borne_by_customer_minor::numeric / 10 ^ c.exponent AS borne_by_customer,
+       d.borne_by_seller_minor::numeric / 10::numeric ^ c.exponent AS borne_by_seller,
+       d.borne_by_counterparty_minor::numeric / 10::numeric ^ c.exponent AS borne_by_counterparty,
+       d.borne_by_customer_minor::numeric / 10::numeric ^ c.exponent AS borne_by_customer,
        d.cost_bearers
 FROM core.refund_lines r
 JOIN core.currency c ON c.code = r.currency
@@ -120,7 +120,7 @@ COMMENT ON COLUMN mart.cost_by_liability.seller_cost_reporting IS 'Borne by the 
 
 CREATE VIEW mart.review_queue AS
 SELECT i.review_item_id, i.kind, i.state, i.summary, i.currency,
-       i.amount_minor::numeric / 10 ^ coalesce(c.exponent, 2) AS amount, i.refund_uid, b.account_id,
+       i.amount_minor::numeric / 10::numeric ^ coalesce(c.exponent, 2) AS amount, i.refund_uid, b.account_id,
        b.interval_start, b.interval_end, i.created_at, i.resolved_at, i.resolved_by
 FROM core.review_items i
 JOIN core.batch_ledger b ON b.batch_id = i.batch_id
@@ -154,7 +154,7 @@ COMMENT ON COLUMN mart.review_throughput.mean_time_to_answer IS 'Mean time from 
 
 CREATE VIEW mart.claims_open AS
 SELECT cl.claim_id, cl.claim_type, cl.counterparty, cl.state, cl.currency,
-       cl.amount_minor::numeric / 10 ^ c.exponent AS amount, cl.opens_on, cl.deadline,
+       cl.amount_minor::numeric / 10::numeric ^ c.exponent AS amount, cl.opens_on, cl.deadline,
        cl.deadline - current_date AS days_left, cl.refund_uid, cl.evidence
 FROM core.claims cl JOIN core.currency c ON c.code = cl.currency
 WHERE cl.state IN ('open', 'filed');

@@ -1,0 +1,70 @@
+"""Amazon settlement reports (V2 flat file) -> the refunds each settlement paid out, and when.
+
+A settlement report's first data row is the summary (settlement id, period, deposit date, total, currency);
+the rows after it are transactions. ACORN keeps the ``Refund`` rows, summed per refund adjustment item
+(``merchant-adjustment-item-id``, the ``OrderAdjustmentItemId`` of the Finances refund event), so that the
+warehouse can compare what was refunded with what the settlement took, and value the refund at the deposit
+date: the FX difference between refund date and settlement date.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from acorn.channels.accounts import ChannelAccount
+from acorn.connectors.amazon.client import SETTLEMENT
+from acorn.connectors.amazon.mapper import _report_rows
+from acorn.connectors.payloads import PayloadLog
+from acorn.money import parse_minor
+from acorn.schema import uids
+
+COLUMNS = {
+    "account_id": "string",
+    "settlement_id": "string",
+    "refund_uid": "string",
+    "external_refund_id": "string",
+    "external_order_id": "string",
+    "deposit_date": "datetime64[us, UTC]",
+    "currency": "string",
+    "settled_minor": "int64",
+}
+
+
+def settlement_refunds(account: ChannelAccount, log: PayloadLog) -> pd.DataFrame:
+    """One row per (settlement, refund): the amount the settlement took back, positive, in minor units.
+
+    Rows whose amount cannot be read are left out of the sum and counted in ``unreadable`` of the report by
+    the caller (they stay in the landing payloads as received)."""
+    frames = []
+    for payload in log.of(f"report:{SETTLEMENT}"):
+        rows = pd.DataFrame(_report_rows([payload], account.region), dtype="string")
+        if rows.empty or "settlement-id" not in rows:
+            continue
+        summary = rows.iloc[0]
+        refunds = rows[rows.get("transaction-type", pd.Series(dtype="string")).eq("Refund").fillna(False)]
+        if refunds.empty:
+            continue
+        currency = pd.Series(summary.get("currency"), index=refunds.index, dtype="string")
+        minor, error = parse_minor(refunds["amount"], currency)
+        ok = error.isna()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "settlement_id": summary["settlement-id"],
+                    "deposit_date": summary.get("deposit-date"),
+                    "currency": currency[ok],
+                    "external_order_id": refunds.loc[ok, "order-id"],
+                    "external_refund_id": refunds.loc[ok, "merchant-adjustment-item-id"],
+                    "settled_minor": -minor[ok].astype("int64"),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in COLUMNS.items()})
+    rows = pd.concat(frames, ignore_index=True)
+    keys = ["settlement_id", "deposit_date", "currency", "external_order_id", "external_refund_id"]
+    out = rows.groupby(keys, as_index=False, dropna=False)["settled_minor"].sum()
+    out["account_id"] = account.id
+    out["refund_uid"] = uids("refund", out["account_id"], out["external_refund_id"])
+    out["deposit_date"] = pd.to_datetime(out["deposit_date"], format="ISO8601", utc=True)
+    return out[list(COLUMNS)].astype(COLUMNS)
