@@ -38,7 +38,8 @@ from acorn.connectors.http import ChannelError, CredentialError, PayloadError, R
 from acorn.connectors.payloads import PayloadLog
 
 API_VERSION = "2026-10"
-MONEY = "shopMoney { amount currencyCode }"
+#: shop money is what ACORN maps; presentment money (what the buyer saw) is kept in the payload as received
+MONEY = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
 ORDERS_QUERY = f"""
 query AcornOrders($first: Int!, $after: String, $query: String!) {{
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
@@ -63,6 +64,7 @@ query AcornOrders($first: Int!, $after: String, $query: String!) {{
         }} }}
         refundShippingLines(first: 10) {{ nodes {{ subtotalAmountSet {{ {MONEY} }} }} }}
         transactions(first: 20) {{ nodes {{ kind status amountSet {{ {MONEY} }} }} }}
+        orderAdjustments(first: 10) {{ nodes {{ reason amountSet {{ {MONEY} }} taxAmountSet {{ {MONEY} }} }} }}
         return {{
           closedAt
           returnLineItems(first: 100) {{ nodes {{ ... on ReturnLineItem {{

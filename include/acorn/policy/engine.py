@@ -210,6 +210,17 @@ def _fees(facts: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
     return admin, returned
 
 
+_BEARER_TEXT = np.array(
+    [
+        f"refund: {who}; refund fee kept: seller; referral fee returned: marketplace; restocking fee: customer; "
+        f"return label: {label}"
+        for who in ("seller", "seller (half recoverable via SAFE-T)", "marketplace", "carrier")
+        for label in ("none", "seller", "customer")
+    ],
+    dtype=object,
+)
+
+
 def _bearers(
     facts: pd.DataFrame, policy: Policy, cost: np.ndarray, party: np.ndarray, recoverable: np.ndarray
 ) -> dict[str, np.ndarray | pd.Series]:
@@ -225,34 +236,26 @@ def _bearers(
 
     ``borne_by_seller + borne_by_counterparty = seller_cost + the label the seller pays``, exactly.
     """
-    currency = facts["currency"].to_numpy(dtype=object)
-    label_cost = np.array([policy.return_label_minor.get(c, 0) for c in currency], dtype=np.int64)
+    label_cost = facts["currency"].map(policy.return_label_minor).fillna(0).to_numpy(dtype=np.int64)
     returned = ~facts["returnless"].to_numpy(dtype=bool)
     takes_label = facts["fulfillment_model"].isin(policy.return_label_models).to_numpy() & returned
     label = np.where(takes_label, label_cost, 0)
     seller_pays = facts["reason"].isin(policy.label_seller_reasons).to_numpy()
-    paid_by = np.where(label > 0, np.where(seller_pays, "seller", "customer"), None)
-    third_party = np.isin(party, ["marketplace", "carrier"])
-    counterparty = np.where(third_party, cost, np.where(party == "customer", recoverable, 0))
+    payer = np.where(label > 0, np.where(seller_pays, 1, 2), 0)  # none, seller, customer
+    marketplace, carrier = party == "marketplace", party == "carrier"
+    counterparty = np.where(marketplace | carrier, cost, np.where(party == "customer", recoverable, 0))
     label_seller = np.where(seller_pays, label, 0)
-    refund_bearer = np.where(
-        third_party, party, np.where(counterparty > 0, "seller (half recoverable via SAFE-T)", "seller")
-    )
+    # seller, seller with the SAFE-T half, marketplace, carrier
+    bearer = np.where(marketplace, 2, np.where(carrier, 3, np.where(counterparty > 0, 1, 0)))
     restocking = facts["restocking_fee_minor"].to_numpy(dtype=np.int64)
-    text = (
-        "refund: "
-        + pd.Series(refund_bearer, index=facts.index, dtype="string")
-        + "; refund fee kept: seller; referral fee returned: marketplace; restocking fee: customer; "
-        + "return label: "
-        + pd.Series(paid_by, index=facts.index, dtype="string").fillna("none")
-    )
     return {
         "return_label_minor": label,
-        "return_label_paid_by": paid_by,
+        "return_label_paid_by": np.array([None, "seller", "customer"], dtype=object)[payer],
+        # a handful of distinct sentences: built once, picked per line
+        "cost_bearers": _BEARER_TEXT[bearer * 3 + payer],
         "borne_by_seller_minor": cost - counterparty + label_seller,
         "borne_by_counterparty_minor": counterparty,
         "borne_by_customer_minor": restocking + (label - label_seller),
-        "cost_bearers": text,
     }
 
 
