@@ -83,6 +83,17 @@ def test_hourly_run_loads_decides_and_sends_review_items_to_a_person(airflow_env
     assert sum(summary["outcomes"].values()) == refunds
     assert summary["credit_notes_required"] > 0  # amazon-eu sells in UK and DE
     assert "Decisions by outcome" in format_summary(summary)
+    # the bearers split every refund: seller + counterparty = seller cost + the labels the seller pays
+    seller_cost, labels_seller = (
+        _count(dsn, "SELECT sum(seller_cost_minor) FROM core.decisions"),
+        _count(
+            dsn,
+            "SELECT coalesce(sum(return_label_minor) FILTER (WHERE return_label_paid_by = 'seller'), 0) FROM core.decisions",
+        ),
+    )
+    borne = sum(b["seller"] + b["counterparty"] for b in summary["borne_by"])
+    assert borne == seller_cost + labels_seller
+    assert sum(b["labels"] for b in summary["borne_by"]) > 0  # shopify-outdoor ships its own returns
 
     before = _count(dsn, "SELECT count(*) FROM core.refund_lines")
     rerun, _ = _run("acorn_refunds_hourly", HOUR_END)

@@ -77,6 +77,11 @@ def pipeline_summary(conn: psycopg.Connection) -> dict:
     ).fetchall()
     reviews = dict(q("SELECT state, count(*) FROM core.review_items GROUP BY 1").fetchall())
     credit_notes = q(f"SELECT count(*) FILTER (WHERE credit_note_required) FROM {current}").fetchone()[0]
+    bearers = q(
+        "SELECT r.currency, sum(d.borne_by_seller_minor), sum(d.borne_by_counterparty_minor), "
+        f"sum(d.borne_by_customer_minor), count(*) FILTER (WHERE d.return_label_minor > 0) FROM {current} "
+        "JOIN core.refund_lines r USING (refund_uid) GROUP BY 1 ORDER BY 1"
+    ).fetchall()
     return {
         "accounts": [
             {
@@ -100,6 +105,10 @@ def pipeline_summary(conn: psycopg.Connection) -> dict:
         "claims": [{"type": t, "count": n, "currency": c, "amount_minor": int(a)} for t, n, c, a in claims],
         "review_items": reviews,
         "credit_notes_required": int(credit_notes or 0),
+        "borne_by": [
+            {"currency": c, "seller": int(s), "counterparty": int(m), "customer": int(b), "labels": int(n)}
+            for c, s, m, b, n in bearers
+        ],
     }
 
 
@@ -136,6 +145,13 @@ def format_summary(summary: dict) -> str:
         out.append(
             f"In the reporting currency:   {describe_sums({rep['currency']: rep['refunded_minor']})} refunded, "
             f"{describe_sums({rep['currency']: rep['seller_cost_minor']})} borne by the seller after fees"
+        )
+    out += ["", "Who bears it (seller after fees and labels / marketplace or carrier / buyer), per currency:"]
+    for b in summary["borne_by"]:
+        ccy = b["currency"]
+        out.append(
+            f"  {ccy}  {describe_sums({ccy: b['seller']})} / {describe_sums({ccy: b['counterparty']})} / "
+            f"{describe_sums({ccy: b['customer']})}  ({b['labels']} return labels)"
         )
     out += ["", "Claims opened:"]
     by_type: dict[str, list[str]] = {}
