@@ -302,3 +302,18 @@ def test_settlement_reports_give_what_each_refund_settled_and_when(eu, eu_data):
     assert (settled["currency"] == refunds["currency"]).all()
     assert set(settled["deposit_date"]) == {pd.Timestamp(END + FakeSpApi.DEPOSIT_AFTER)}
     assert settled["settlement_id"].nunique() == refunds["currency"].nunique()
+
+
+def test_every_minted_access_token_is_handed_over_for_masking_and_kept_out_of_the_payloads(eu, eu_data):
+    minted: list[str] = []
+    with FakeSpApi(eu_data) as fake:
+        fake.token_max_uses = 10
+        log = client(fake, on_secret=minted.append).fetch(
+            eu.marketplaces, START, END, now=END + timedelta(hours=1)
+        )
+        issued = len(fake.calls("/auth/o2/token"))
+    assert len(minted) == issued >= 2
+    stored = "".join(p.request + p.body for p in log.payloads)
+    assert not any(token in stored for token in minted)
+    assert fake.refresh_token not in stored
+    assert fake.client_secret not in stored
