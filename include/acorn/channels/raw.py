@@ -106,3 +106,19 @@ class RawBatch:
     rejects: list[dict] = field(default_factory=list)
     #: whether every refund of the batch must lie in the run's interval (not for files picked by arrival)
     event_window: bool = True
+
+    @classmethod
+    def from_records(
+        cls, account_id: str, channel: str, orders: list[dict], lines: list[dict], refunds: list[dict]
+    ) -> RawBatch:
+        """A batch from a mapper's records; the control totals are the refund amounts as the channel stated
+        them."""
+        refund_frame = table(refunds, RAW_REFUND_COLUMNS)
+        return cls(
+            account_id=account_id,
+            channel=channel,
+            orders=table(orders, RAW_ORDER_COLUMNS),
+            order_lines=table(lines, RAW_LINE_COLUMNS),
+            refunds=refund_frame,
+            control_totals=control_totals(refund_frame),
+        )

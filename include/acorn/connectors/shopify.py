@@ -24,15 +24,7 @@ from typing import Any
 import httpx
 
 from acorn.channels.accounts import ChannelAccount
-from acorn.channels.raw import (
-    RAW_LINE_COLUMNS,
-    RAW_ORDER_COLUMNS,
-    RAW_REFUND_COLUMNS,
-    RawBatch,
-    amount_text,
-    control_totals,
-    table,
-)
+from acorn.channels.raw import RawBatch, amount_text
 from acorn.connectors.amazon.client import iso
 from acorn.connectors.http import ChannelError, CredentialError, PayloadError, RetryPolicy, send
 from acorn.connectors.payloads import PayloadLog
@@ -240,15 +232,7 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
             )
         for refund in node.get("refunds") or []:
             refunds += _refund_rows(shop, order_id, refund)
-    refund_frame = table(refunds, RAW_REFUND_COLUMNS)
-    return RawBatch(
-        account_id=account.id,
-        channel=account.channel,
-        orders=table(orders, RAW_ORDER_COLUMNS),
-        order_lines=table(lines, RAW_LINE_COLUMNS),
-        refunds=refund_frame,
-        control_totals=control_totals(refund_frame),
-    )
+    return RawBatch.from_records(account.id, account.channel, orders, lines, refunds)
 
 
 def _refund_rows(shop: str, order_id: str | None, refund: dict[str, Any]) -> list[dict[str, Any]]:

@@ -29,15 +29,7 @@ from typing import Any
 import pandas as pd
 
 from acorn.channels.accounts import AMAZON_MARKETPLACES, ChannelAccount
-from acorn.channels.raw import (
-    RAW_LINE_COLUMNS,
-    RAW_ORDER_COLUMNS,
-    RAW_REFUND_COLUMNS,
-    RawBatch,
-    amount_text,
-    control_totals,
-    table,
-)
+from acorn.channels.raw import RawBatch, amount_text
 from acorn.connectors.amazon.client import FBA_RETURNS, MARKETPLACE_IDS, MFN_RETURNS
 from acorn.connectors.http import PayloadError
 from acorn.connectors.payloads import Payload, PayloadLog
@@ -212,14 +204,8 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
                     row = _refund_row(event, item, event_type, returns)
                     # a row without its adjustment id is kept (normalize reports the field), never merged
                     refunds[row["external_refund_id"] or f"#{len(refunds)}"] = row
-    refund_frame = table(list(refunds.values()), RAW_REFUND_COLUMNS)
-    return RawBatch(
-        account_id=account.id,
-        channel=account.channel,
-        orders=table(list(orders.values()), RAW_ORDER_COLUMNS),
-        order_lines=table(list(lines.values()), RAW_LINE_COLUMNS),
-        refunds=refund_frame,
-        control_totals=control_totals(refund_frame),
+    return RawBatch.from_records(
+        account.id, account.channel, list(orders.values()), list(lines.values()), list(refunds.values())
     )
 
 
