@@ -25,6 +25,7 @@ from acorn.channels import demo
 from acorn.channels.accounts import ChannelAccount
 from acorn.channels.raw import RawBatch
 from acorn.connectors import live
+from acorn.connectors.amazon.reimbursements import reimbursements
 from acorn.connectors.amazon.settlement import settlement_refunds
 from acorn.connectors.payloads import read_payloads, write_payloads
 from acorn.landing import PathLike, read_frame, read_json, write_frame, write_json
@@ -78,6 +79,7 @@ def fetch(
     write_payloads(folder, log)
     if account.channel == "amazon":
         write_frame(folder, "settlement_refunds", settlement_refunds(account, log))
+        write_frame(folder, "reimbursements", reimbursements(account, log))
     return live.to_raw(account, log), len(log)
 
 
@@ -276,8 +278,9 @@ def load_stage(
     frames.update(
         {name: read_frame(folder, name) for name in ("decisions", "claims", "review_items", "quarantine")}
     )
-    if (folder / "settlement_refunds.parquet").exists():
-        frames["settlement_refunds"] = read_frame(folder, "settlement_refunds")
+    for name in ("settlement_refunds", "reimbursements"):  # what only some channels report
+        if (folder / f"{name}.parquet").exists():
+            frames[name] = read_frame(folder, name)
     batch = Batch(
         account_id=account_id,
         interval_start=start,

@@ -46,7 +46,8 @@ def live_env(monkeypatch, warehouse_dsn, airflow_db, tmp_path, taxonomy):
     accounts = [*ACCOUNTS, {"id": "web-shop", "channel": "csv", "source": "live", "marketplaces": ["acorn-outdoor.example"],
                             "currency": "EUR", "folder": str(drop)}]  # fmt: skip
     parsed = {a.id: a for a in parse_accounts({"accounts": accounts}, "test")}
-    data = {name: demo_dataset(parsed[name], START, HOUR_END, taxonomy, key, lines_per_hour=60)
+    # amazon-eu busier: enough refunds for warehouse damage and items that never came back
+    data = {name: demo_dataset(parsed[name], START, HOUR_END, taxonomy, key, lines_per_hour=300 if name == "amazon-eu" else 60)
             for name in ("amazon-eu", "shopify-outdoor", "magento-eu")}  # fmt: skip
     csv_file = drop / "refunds.csv"
     csv_file.write_bytes((INCLUDE / "data" / "csv_template" / "refunds_template.csv").read_bytes())
@@ -139,6 +140,23 @@ def test_hourly_dag_reads_every_channel_and_a_refused_credential_stops_only_its_
     assert (
         fx_difference == (at_deposit - refunded_reporting_minor) / 100
     )  # worked out here from the rate table
+
+    # reimbursements Amazon paid by itself (damaged in its warehouse or by its carrier) mark their claims
+    with psycopg.connect(live_env["dsn"]) as conn:
+        recovery = dict(
+            conn.execute("SELECT recovery, count(*) FROM mart.claim_recovery GROUP BY 1").fetchall()
+        )
+        paid = conn.execute("SELECT count(*), sum(amount_minor) FROM core.reimbursements").fetchone()
+    raw = live_env["data"]["amazon-eu"].raw.refunds
+    damaged = raw["disposition"].isin(["WAREHOUSE_DAMAGED", "CARRIER_DAMAGED"])
+    never_back = (raw["returnless"] == "true") & (
+        raw["event_type"] == "REFUND"
+    )  # all FBA in this sample or not
+    assert 0 < paid[0] <= int((damaged | never_back).sum())
+    assert recovery.get("reimbursed", 0) >= 1  # the warehouse-damage claim, already paid by Amazon
+    with psycopg.connect(live_env["dsn"]) as conn:
+        claims = conn.execute("SELECT count(*) FROM core.claims").fetchone()[0]
+    assert sum(recovery.values()) == claims
 
     # a replay of the landing file gives identical canonical rows
     account = live_env["accounts"]["amazon-eu"]

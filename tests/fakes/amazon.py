@@ -20,7 +20,13 @@ from typing import Any
 import pandas as pd
 
 from acorn.channels.accounts import AMAZON_MARKETPLACES
-from acorn.connectors.amazon.client import FBA_RETURNS, MARKETPLACE_IDS, MFN_RETURNS, SETTLEMENT
+from acorn.connectors.amazon.client import (
+    FBA_REIMBURSEMENTS,
+    FBA_RETURNS,
+    MARKETPLACE_IDS,
+    MFN_RETURNS,
+    SETTLEMENT,
+)
 from tests.fakes.dataset import Dataset
 from tests.fakes.server import FakeChannel, Request, Response
 
@@ -36,6 +42,14 @@ MFN_RETURN_COLUMNS = [
     "Order Amount", "Order quantity", "SafeT Action reason", "SafeT claim id", "SafeT claim state",
     "SafeT claim creation time", "SafeT claim reimbursement amount", "Refunded Amount",
 ]  # fmt: skip
+REIMBURSEMENT_COLUMNS = [
+    "approval-date", "reimbursement-id", "case-id", "amazon-order-id", "reason", "sku", "fnsku", "asin",
+    "product-name", "condition", "currency-unit", "amount-per-unit", "amount-total", "quantity-reimbursed-cash",
+    "quantity-reimbursed-inventory", "quantity-reimbursed-total", "original-reimbursement-id",
+    "original-reimbursement-type",
+]  # fmt: skip
+#: what Amazon reimburses by itself, by the disposition of the returned unit
+REIMBURSED = {"WAREHOUSE_DAMAGED": "Damaged_Warehouse", "CARRIER_DAMAGED": "CustomerReturn"}
 EXPIRED = {"errors": [{"code": "Unauthorized", "message": "The access token you provided has expired."}]}
 
 
@@ -240,6 +254,16 @@ class FakeSpApi(FakeChannel):
             lists[name[r["event_type"]]].append(self._refund_event(r))
         return lists
 
+    @staticmethod
+    def _reimbursed(refund: dict, order: dict) -> bool:
+        """Amazon pays back by itself what it damaged, and FBA refunds whose item never came back."""
+        never_back = (
+            order["FulfillmentChannel"] == "AFN"
+            and refund["returnless"] == "true"
+            and refund["event_type"] == "REFUND"
+        )
+        return refund["disposition"] in REIMBURSED or never_back
+
     def _report_rows(
         self, report_type: str, start: pd.Timestamp, end: pd.Timestamp
     ) -> tuple[list[str], list[list[str]]]:
@@ -265,9 +289,20 @@ class FakeSpApi(FakeChannel):
                                 "Return delivery date": r["return_received_at"] or "", "Currency code": r["currency"],
                                 "Refunded Amount": r["amount"], "In policy": "Y"})  # fmt: skip
                     rows.append(list(row.values()))
-        columns = {FBA_RETURNS: FBA_RETURN_COLUMNS, MFN_RETURNS: MFN_RETURN_COLUMNS}.get(
-            report_type, ["settlement-id"]
-        )
+            elif report_type == FBA_REIMBURSEMENTS and self._reimbursed(r, o):
+                approved = _ts(r["refunded_at"]) + pd.Timedelta(minutes=1)
+                if start <= approved < end:
+                    row = dict.fromkeys(REIMBURSEMENT_COLUMNS, "")
+                    row.update({"approval-date": approved.strftime("%Y-%m-%dT%H:%M:%SZ"), "reimbursement-id": f"RB{r['external_refund_id']}",
+                                "amazon-order-id": r["external_order_id"], "reason": REIMBURSED.get(r["disposition"], "CustomerReturn"), "sku": sku,
+                                "currency-unit": r["currency"], "amount-per-unit": r["amount"], "amount-total": r["amount"],
+                                "quantity-reimbursed-cash": "1", "quantity-reimbursed-total": "1"})  # fmt: skip
+                    rows.append(list(row.values()))
+        columns = {
+            FBA_RETURNS: FBA_RETURN_COLUMNS,
+            MFN_RETURNS: MFN_RETURN_COLUMNS,
+            FBA_REIMBURSEMENTS: REIMBURSEMENT_COLUMNS,
+        }.get(report_type, ["settlement-id"])
         return columns, rows
 
     def _document(self, report: dict) -> bytes:

@@ -26,7 +26,7 @@ def test_migrations_apply_from_scratch_then_do_nothing(pg_server):
         with psycopg.connect(pg_server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert first.applied == sorted(p.name for p in migrations.MIGRATIONS.glob("*.sql"))
-    assert first.views_refreshed == ["0100_mart.sql", "0110_settlement.sql"]
+    assert first.views_refreshed == ["0100_mart.sql", "0110_settlement.sql", "0120_recovery.sql"]
     assert (second.applied, second.views_refreshed) == ([], [])
     for table in (
         "core.orders",
@@ -45,6 +45,8 @@ def test_migrations_apply_from_scratch_then_do_nothing(pg_server):
         "mart.review_queue",
         "core.settlement_refunds",
         "mart.refund_settlement",
+        "core.reimbursements",
+        "mart.claim_recovery",
     ):
         assert table in tables
 

@@ -317,3 +317,27 @@ def test_every_minted_access_token_is_handed_over_for_masking_and_kept_out_of_th
     assert not any(token in stored for token in minted)
     assert fake.refresh_token not in stored
     assert fake.client_secret not in stored
+
+
+def test_reimbursements_from_the_report_and_safet_events(eu, eu_data):
+    from acorn.connectors.amazon.reimbursements import reimbursements
+
+    with FakeSpApi(eu_data) as fake:
+        log = client(fake).fetch(eu.marketplaces, START, END, now=END + timedelta(hours=1))
+    safet = {
+        "PostedDate": "2026-11-20T11:00:00Z",
+        "SAFETClaimId": "SC-0042",
+        "ReimbursedAmount": {"CurrencyCode": "EUR", "CurrencyAmount": 12.34},
+        "ReasonCode": "ReturnedDamaged",
+    }
+    body = {"payload": {"FinancialEvents": {"SAFETReimbursementEventList": [safet]}}}
+    log.add("listFinancialEvents", "GET test", 200, json.dumps(body))
+    got = reimbursements(eu, log).set_index("reimbursement_id")
+    assert got.loc["SC-0042", ["source", "currency", "amount_minor"]].tolist() == ["safet_claim", "EUR", 1234]
+    report = got[got["source"] == "fba_reimbursements_report"]
+    raw = eu_data.raw.refunds.set_index("external_refund_id")
+    for rid, row in report.iterrows():
+        source = raw.loc[rid.removeprefix("RB")]
+        assert row["external_order_id"] == source["external_order_id"]
+        assert row["currency"] == source["currency"]
+    assert len(report) > 0

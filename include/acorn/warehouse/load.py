@@ -196,6 +196,22 @@ TARGETS: dict[str, Target] = {
             "settled_minor",
         ),
     ),
+    "reimbursements": Target(
+        "reimbursements",
+        ("source", "reimbursement_id"),
+        (
+            "source",
+            "reimbursement_id",
+            "account_id",
+            "case_id",
+            "external_order_id",
+            "sku",
+            "reason",
+            "currency",
+            "amount_minor",
+            "posted_at",
+        ),
+    ),
 }
 #: Load order respects the foreign keys.
 LOAD_ORDER = (
@@ -207,6 +223,7 @@ LOAD_ORDER = (
     "review_items",
     "quarantine",
     "settlement_refunds",
+    "reimbursements",
 )
 HELD_LOAD = ("review_items", "quarantine")
 
