@@ -44,7 +44,8 @@ MARKETPLACE_BY_NAME = {name: code for code, (name, _, _) in AMAZON_MARKETPLACES.
 ZERO = Decimal(0)
 
 
-def _money(obj: Any, amount_key: str = "Amount") -> tuple[Decimal | None, str | None]:
+def money(obj: Any, amount_key: str = "Amount") -> tuple[Decimal | None, str | None]:
+    """An SP-API money object as (Decimal, currency); Orders say ``Amount``, Finances ``CurrencyAmount``."""
     if not isinstance(obj, dict):
         return None, None
     value = obj.get(amount_key)
@@ -55,7 +56,8 @@ def _sum(*values: Decimal | None) -> Decimal:
     return sum((v for v in values if v is not None), ZERO)
 
 
-def _payload(p: Payload, key: str) -> Any:
+def payload_field(p: Payload, key: str) -> Any:
+    """``key`` of a payload's JSON body; a body without it is a payload of the wrong shape, named."""
     data = p.json()
     if not isinstance(data, dict) or key not in data:
         raise PayloadError(f"payload #{p.seq} ({p.kind} {p.request})", key, "missing from the response")
@@ -71,7 +73,8 @@ def category_of(sku: str | None, categories: dict[str, str]) -> str:
     return "unknown"
 
 
-def _report_rows(payloads: Iterable[Payload], region: str | None) -> list[dict[str, str]]:
+def report_rows(payloads: Iterable[Payload], region: str | None) -> list[dict[str, str]]:
+    """The rows of tab-separated report documents (gunzipped; UTF-8, else cp932 in the FE region or cp1252)."""
     rows: list[dict[str, str]] = []
     for p in payloads:
         data = p.content()
@@ -93,14 +96,14 @@ def _returns(log: PayloadLog, region: str | None) -> dict[tuple[str, str], dict[
     """(order id, SKU) -> reason, disposition, return date; the latest return row wins."""
     found: dict[tuple[str, str], dict[str, str | None]] = {}
     for r in sorted(
-        _report_rows(log.of(f"report:{FBA_RETURNS}"), region), key=lambda r: r.get("return-date", "")
+        report_rows(log.of(f"report:{FBA_RETURNS}"), region), key=lambda r: r.get("return-date", "")
     ):
         found[(r.get("order-id", ""), r.get("sku", ""))] = {
             "reason": r.get("reason") or None,
             "disposition": r.get("detailed-disposition") or None,
             "received": r.get("return-date") or None,
         }
-    mfn = _report_rows(log.of(f"report:{MFN_RETURNS}"), region)
+    mfn = report_rows(log.of(f"report:{MFN_RETURNS}"), region)
     for r in sorted(mfn, key=lambda r: r.get("Return request date", "")):
         found[(r.get("Order ID", ""), r.get("Merchant SKU", ""))] = {
             "reason": r.get("Return Reason") or None,
@@ -114,10 +117,10 @@ def _sales(log: PayloadLog) -> dict[str, dict[str, Any]]:
     """OrderItemId -> the sale's referral fee and posted date, from the by-order Finances lookups."""
     sales: dict[str, dict[str, Any]] = {}
     for p in log.of("listFinancialEventsByOrderId"):
-        for event in _payload(p, "payload").get("FinancialEvents", {}).get("ShipmentEventList", []):
+        for event in payload_field(p, "payload").get("FinancialEvents", {}).get("ShipmentEventList", []):
             for item in event.get("ShipmentItemList", []):
                 fees = [f for f in item.get("ItemFeeList", []) if f.get("FeeType") == "Commission"]
-                commission = _sum(*(_money(f.get("FeeAmount"), "CurrencyAmount")[0] for f in fees))
+                commission = _sum(*(money(f.get("FeeAmount"), "CurrencyAmount")[0] for f in fees))
                 sales[str(item.get("OrderItemId"))] = {
                     "fee": ZERO - commission,
                     "posted": event.get("PostedDate"),
@@ -135,13 +138,13 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
     order_info: dict[str, dict[str, Any]] = {}
     for p in log.payloads:
         if p.kind == "getOrders":
-            found = _payload(p, "payload").get("Orders", [])
+            found = payload_field(p, "payload").get("Orders", [])
         elif p.kind == "getOrder":
-            found = [_payload(p, "payload")]
+            found = [payload_field(p, "payload")]
         else:
             continue
         for o in found:
-            total, currency = _money(o.get("OrderTotal"))
+            total, currency = money(o.get("OrderTotal"))
             model = o.get("FulfillmentChannel")
             automated = (o.get("AutomatedShippingSettings") or {}).get("HasAutomatedShippingSettings")
             order_id = str(o.get("AmazonOrderId"))
@@ -160,15 +163,15 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
     sales = _sales(log)
     lines: dict[str, dict[str, Any]] = {}
     for p in log.of("getOrderItems"):
-        page = _payload(p, "payload")
+        page = payload_field(p, "payload")
         order_id = str(page.get("AmazonOrderId"))
         info = order_info.get(order_id, {})
         for item in page.get("OrderItems", []):
             item_id = str(item.get("OrderItemId"))
-            principal, currency = _money(item.get("ItemPrice"))
-            shipping, _ = _money(item.get("ShippingPrice"))
-            tax = _sum(_money(item.get("ItemTax"))[0], _money(item.get("ShippingTax"))[0])
-            promotion, _ = _money(item.get("PromotionDiscount"))
+            principal, currency = money(item.get("ItemPrice"))
+            shipping, _ = money(item.get("ShippingPrice"))
+            tax = _sum(money(item.get("ItemTax"))[0], money(item.get("ShippingTax"))[0])
+            promotion, _ = money(item.get("PromotionDiscount"))
             sale = sales.get(item_id, {})
             shipped = sale.get("posted") or info.get("EarliestShipDate")
             latest_ship = info.get("LatestShipDate")
@@ -197,7 +200,7 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
     returns = _returns(log, account.region)
     refunds: dict[str, dict[str, Any]] = {}
     for p in log.of("listFinancialEvents"):
-        events = _payload(p, "payload").get("FinancialEvents", {})
+        events = payload_field(p, "payload").get("FinancialEvents", {})
         for list_name, event_type in EVENT_LISTS.items():
             for event in events.get(list_name, []):
                 for item in event.get("ShipmentItemAdjustmentList", []):
@@ -218,14 +221,14 @@ def _refund_row(
     charges: dict[str, Decimal] = {}
     currency = None
     for charge in item.get("ItemChargeAdjustmentList", []):
-        value, ccy = _money(charge.get("ChargeAmount"), "CurrencyAmount")
+        value, ccy = money(charge.get("ChargeAmount"), "CurrencyAmount")
         currency = currency or ccy
         charges[charge.get("ChargeType", "")] = charges.get(charge.get("ChargeType", ""), ZERO) + (
             value or ZERO
         )
     promo = _sum(
         *(
-            _money(pr.get("PromotionAmount"), "CurrencyAmount")[0]
+            money(pr.get("PromotionAmount"), "CurrencyAmount")[0]
             for pr in item.get("PromotionAdjustmentList", [])
         )
     )

@@ -13,7 +13,7 @@ import pandas as pd
 
 from acorn.channels.accounts import ChannelAccount
 from acorn.connectors.amazon.client import FBA_REIMBURSEMENTS
-from acorn.connectors.amazon.mapper import _money, _payload, _report_rows
+from acorn.connectors.amazon.mapper import money, payload_field, report_rows
 from acorn.connectors.payloads import PayloadLog
 from acorn.money import parse_minor
 
@@ -34,7 +34,7 @@ COLUMNS = {
 def reimbursements(account: ChannelAccount, log: PayloadLog) -> pd.DataFrame:
     """Every reimbursement the payloads hold, once per (source, reimbursement id); amounts in minor units."""
     rows: list[dict] = []
-    for r in _report_rows(log.of(f"report:{FBA_REIMBURSEMENTS}"), account.region):
+    for r in report_rows(log.of(f"report:{FBA_REIMBURSEMENTS}"), account.region):
         rows.append(
             {
                 "source": "fba_reimbursements_report",
@@ -49,8 +49,10 @@ def reimbursements(account: ChannelAccount, log: PayloadLog) -> pd.DataFrame:
             }
         )
     for p in log.of("listFinancialEvents"):
-        for event in _payload(p, "payload").get("FinancialEvents", {}).get("SAFETReimbursementEventList", []):
-            amount, currency = _money(event.get("ReimbursedAmount"), "CurrencyAmount")
+        for event in (
+            payload_field(p, "payload").get("FinancialEvents", {}).get("SAFETReimbursementEventList", [])
+        ):
+            amount, currency = money(event.get("ReimbursedAmount"), "CurrencyAmount")
             rows.append(
                 {
                     "source": "safet_claim",

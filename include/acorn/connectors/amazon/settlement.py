@@ -13,7 +13,7 @@ import pandas as pd
 
 from acorn.channels.accounts import ChannelAccount
 from acorn.connectors.amazon.client import SETTLEMENT
-from acorn.connectors.amazon.mapper import _report_rows
+from acorn.connectors.amazon.mapper import report_rows
 from acorn.connectors.payloads import PayloadLog
 from acorn.money import parse_minor
 from acorn.schema import uids
@@ -37,7 +37,7 @@ def settlement_refunds(account: ChannelAccount, log: PayloadLog) -> pd.DataFrame
     the caller (they stay in the landing payloads as received)."""
     frames = []
     for payload in log.of(f"report:{SETTLEMENT}"):
-        rows = pd.DataFrame(_report_rows([payload], account.region), dtype="string")
+        rows = pd.DataFrame(report_rows([payload], account.region), dtype="string")
         if rows.empty or "settlement-id" not in rows:
             continue
         summary = rows.iloc[0]
