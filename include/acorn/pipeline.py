@@ -4,7 +4,9 @@ Each stage reads the batch folder the previous one wrote and returns a small rep
 currency, the folder's URI) that is safe to pass through XCom and to log. The DAG tasks in ``plugins/`` are
 thin wrappers that supply the landing root, the warehouse connection and the settings.
 
-    extract  -> raw_*.parquet (as received), canonical_*.parquet, quarantine_parse.parquet, control.json
+    extract  -> raw_payloads.jsonl.gz (live channels: every response as received), raw_*.parquet (the
+                mapped text), canonical_*.parquet, quarantine_parse.parquet, control.json; for Amazon also
+                settlement_refunds.parquet and reimbursements.parquet
     validate -> valid_*.parquet, quarantine.parquet, verdict.json
     decide   -> decisions.parquet, claims.parquet, review_items.parquet
     load     -> the warehouse, one transaction

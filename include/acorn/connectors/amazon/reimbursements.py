@@ -9,14 +9,17 @@ a clawback, ``Reimbursement_Reversal``). SAFE-T events come from Finances with t
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
 from acorn.channels.accounts import ChannelAccount
 from acorn.connectors.amazon.client import FBA_REIMBURSEMENTS
 from acorn.connectors.amazon.mapper import money, payload_field, report_rows
-from acorn.connectors.payloads import PayloadLog
+from acorn.connectors.payloads import PAYLOAD_FILE, PayloadLog
 from acorn.money import parse_minor
 
+log = logging.getLogger(__name__)
 COLUMNS = {
     "account_id": "string",
     "source": "string",
@@ -72,6 +75,12 @@ def reimbursements(account: ChannelAccount, log: PayloadLog) -> pd.DataFrame:
     minor, error = parse_minor(frame["amount"], frame["currency"])
     posted = pd.to_datetime(frame["posted_at"], format="ISO8601", utc=True, errors="coerce")
     ok = error.isna() & posted.notna() & frame["reimbursement_id"].notna()
+    if not ok.all():
+        log.warning(
+            "%d reimbursement rows without a readable amount, date or id left out (kept in %s)",
+            int((~ok).sum()),
+            PAYLOAD_FILE,
+        )
     frame = frame[ok].assign(
         amount_minor=minor[ok].astype("int64"), posted_at=posted[ok], account_id=account.id
     )

@@ -9,15 +9,18 @@ date: the FX difference between refund date and settlement date.
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
 from acorn.channels.accounts import ChannelAccount
 from acorn.connectors.amazon.client import SETTLEMENT
 from acorn.connectors.amazon.mapper import report_rows
-from acorn.connectors.payloads import PayloadLog
+from acorn.connectors.payloads import PAYLOAD_FILE, PayloadLog
 from acorn.money import parse_minor
 from acorn.schema import uids
 
+log = logging.getLogger(__name__)
 COLUMNS = {
     "account_id": "string",
     "settlement_id": "string",
@@ -33,8 +36,8 @@ COLUMNS = {
 def settlement_refunds(account: ChannelAccount, log: PayloadLog) -> pd.DataFrame:
     """One row per (settlement, refund): the amount the settlement took back, positive, in minor units.
 
-    Rows whose amount cannot be read are left out of the sum and counted in ``unreadable`` of the report by
-    the caller (they stay in the landing payloads as received)."""
+    Rows whose amount cannot be read are left out of the sum with a warning that counts them (they stay in
+    the landing payloads as received)."""
     frames = []
     for payload in log.of(f"report:{SETTLEMENT}"):
         rows = pd.DataFrame(report_rows([payload], account.region), dtype="string")
@@ -47,6 +50,13 @@ def settlement_refunds(account: ChannelAccount, log: PayloadLog) -> pd.DataFrame
         currency = pd.Series(summary.get("currency"), index=refunds.index, dtype="string")
         minor, error = parse_minor(refunds["amount"], currency)
         ok = error.isna()
+        if not ok.all():
+            log.warning(
+                "settlement %s: %d refund rows with an unreadable amount left out (kept in %s)",
+                summary["settlement-id"],
+                int((~ok).sum()),
+                PAYLOAD_FILE,
+            )
         frames.append(
             pd.DataFrame(
                 {
