@@ -156,3 +156,12 @@ def test_only_files_that_arrived_in_the_interval_are_taken(drop, taxonomy):
     put(folder, "earlier.csv", TEMPLATE.read_bytes().replace(b"RF-", b"OLD-"), at=START - timedelta(hours=2))
     got = run(account, taxonomy)
     assert sorted(got.refund_lines["external_refund_id"]) == ["RF-5001", "RF-5002", "RF-5003"]
+
+
+def test_a_file_not_in_the_configured_encoding_names_file_and_encoding(drop, taxonomy):
+    account, folder = drop
+    account = dataclasses.replace(account, extra={**account.extra, "encoding": "utf-8"})
+    text = TEMPLATE.read_text(encoding="utf-8").replace("JACKET-RED-M", "ジャケット")
+    put(folder, "sjis.csv", text.encode("shift_jis"))
+    with pytest.raises(PayloadError, match=r"file sjis.csv: encoding: not utf-8"):
+        run(account, taxonomy)

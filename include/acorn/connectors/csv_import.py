@@ -32,6 +32,7 @@ from acorn.channels.raw import (
 )
 from acorn.connectors.http import PayloadError
 from acorn.connectors.payloads import PayloadLog
+from acorn.errors import ConfigError
 
 #: template column -> (entity, raw contract column); the order of the template's header
 TEMPLATE: dict[str, tuple[str, str]] = {
@@ -108,8 +109,6 @@ class CsvOptions:
     def from_account(cls, account: ChannelAccount) -> CsvOptions:
         extra = account.extra
         if not extra.get("folder"):
-            from acorn.errors import ConfigError
-
             raise ConfigError(
                 f"channel account {account.id}", "a csv account needs its drop folder", field="folder"
             )
@@ -159,7 +158,14 @@ def _decimal_comma(value: str) -> str:
 
 def _read(payload_name: str, data: bytes, options: CsvOptions) -> tuple[str, str, list[str], list[list[str]]]:
     encoding = detect_encoding(data, options.encoding)
-    text = data.decode(encoding)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise PayloadError(
+            f"file {payload_name}",
+            "encoding",
+            f"not {encoding} (byte {exc.start}); set the account's encoding",
+        ) from None
     # the header names the template's columns, so the delimiter is the candidate it holds most of
     first_line = text.split("\n", 1)[0]
     delimiter = options.delimiter or max(DELIMITERS, key=first_line.count)
