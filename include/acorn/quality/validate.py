@@ -112,16 +112,20 @@ def _quarantine_failures(
     mask[list(failures)] = True
     labels = pd.Series({i: "; ".join(v) for i, v in failures.items()}).reindex(frame.index)
     fields = labels.str.extract(r"\((\w+)\)", expand=False).astype("string")
+    # only the failing rows are kept as text records: converting a whole column of timestamps costs seconds
+    failing = frame[mask]
     q = quarantine_rows(
-        frame.astype({c: "string" for c in frame.columns if str(frame[c].dtype).startswith("datetime")}),
-        mask,
+        failing.astype(
+            {c: "string" for c in failing.columns if str(failing[c].dtype).startswith("datetime")}
+        ),
+        mask[mask],
         account_id=account_id,
         entity=entity,
         key_column=key,
-        field=fields,
-        reason=labels,
+        field=fields[mask],
+        reason=labels[mask],
         check="great_expectations",
-        amount_minor=frame.get("amount_minor"),
+        amount_minor=failing.get("amount_minor"),
     )
     return frame[~mask].reset_index(drop=True), q
 
