@@ -295,16 +295,27 @@ def _flags_text(facts: pd.DataFrame) -> pd.Series:
 
 
 def _claim_windows(facts: pd.DataFrame, claim_type: pd.Series, policy: Policy) -> tuple[pd.Series, pd.Series]:
-    opens = pd.Series(np.nan, index=facts.index)
-    deadline = pd.Series(np.nan, index=facts.index)
-    for claim in claim_type.dropna().unique():
-        default = policy.claim_windows["default"].get(claim, (0, 60))
-        for market in facts.loc[claim_type == claim, "marketplace"].unique():
-            o, d = policy.claim_windows.get(market, {}).get(claim, default)
-            rows = (claim_type == claim) & (facts["marketplace"] == market)
-            opens[rows], deadline[rows] = o, d
+    """Opening day and deadline of each claim: the marketplace's window for the claim type, else the default."""
+    opens = np.full(len(facts), np.nan)
+    deadline = np.full(len(facts), np.nan)
+    has = claim_type.notna().to_numpy()
+    if has.any():
+        # a handful of (claim type, marketplace) pairs: look each up once, then spread by code
+        pairs = claim_type[has].astype(str) + "|" + facts["marketplace"][has].astype(str)
+        codes, uniques = pd.factorize(pairs)
+        windows = []
+        for pair in uniques:
+            claim, market = pair.split("|", 1)
+            default = policy.claim_windows["default"].get(claim, (0, 60))
+            windows.append(policy.claim_windows.get(market, {}).get(claim, default))
+        table = np.array(windows, dtype=float)
+        opens[has], deadline[has] = table[codes, 0], table[codes, 1]
     day = facts["refunded_at"].dt.tz_localize(None).dt.normalize().astype("datetime64[us]")
-    return day + pd.to_timedelta(opens, unit="D"), day + pd.to_timedelta(deadline, unit="D")
+
+    def days(values: np.ndarray) -> pd.Series:
+        return pd.Series(pd.to_timedelta(values, unit="D"), index=facts.index)
+
+    return day + days(opens), day + days(deadline)
 
 
 PAUSED_RULE = (
@@ -389,29 +400,35 @@ def _claims(facts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
     rows = decisions["claim_type"].notna().to_numpy()
     if not rows.any():
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in CLAIM_COLUMNS.items()})
-    d = decisions[rows]
-    f = facts[rows]
+    # only the claim rows, and only the columns the evidence needs: the facts are wide
+    d = decisions.loc[rows, ["refund_uid", "claim_type", "liable_party", "recoverable_minor", "claim_opens_on",
+                             "claim_deadline", "decision_rule", "liability_rule"]]  # fmt: skip
+    f = facts.loc[rows, ["account_id", "external_refund_id", "order_uid", "line_uid", "reason", "disposition",
+                         "delivered_at", "return_received_at", "currency"]]  # fmt: skip
 
-    def iso(ts: pd.Series) -> pd.Series:
-        return ts.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").astype("string")
+    def arrow(col: pd.Series) -> pa.Array:
+        return pa.array(col.astype("string"), type=pa.string())
 
-    # the values are ids, codes and timestamps; external ids are JSON-quoted in case a channel sends quotes
-    quoted_refund = [json.dumps(v) for v in f["external_refund_id"].astype(object)]
-    parts = {
-        "account_id": '"' + f["account_id"] + '"',
-        "external_refund_id": pd.Series(quoted_refund, index=f.index, dtype="string"),
-        "order_uid": '"' + f["order_uid"] + '"',
-        "line_uid": '"' + f["line_uid"] + '"',
-        "reason": '"' + f["reason"] + '"',
-        "disposition": ('"' + f["disposition"] + '"').fillna("null"),
-        "delivered_at": ('"' + iso(f["delivered_at"]) + '"').fillna("null"),
-        "return_received_at": ('"' + iso(f["return_received_at"]) + '"').fillna("null"),
-        "rules": '["' + d["decision_rule"] + '", "' + d["liability_rule"] + '"]',
-    }
-    evidence = pd.Series("{", index=f.index, dtype="string")
-    for i, (key, value) in enumerate(parts.items()):
-        evidence = evidence + ("" if i == 0 else ", ") + f'"{key}": ' + value
-    evidence = evidence + "}"
+    def quoted(col: pd.Series) -> pa.Array:  # a JSON string, or null
+        return pc.fill_null(pc.binary_join_element_wise('"', arrow(col), '"', ""), "null")
+
+    def iso(ts: pd.Series) -> pa.Array:
+        return quoted(ts.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+
+    # ids, codes and timestamps; external ids are JSON-quoted in full in case a channel sends quotes
+    refund_ids = pa.array([json.dumps(v) for v in f["external_refund_id"].astype(object)], type=pa.string())
+    evidence = pc.binary_join_element_wise(
+        '{"account_id": ', quoted(f["account_id"]),
+        ', "external_refund_id": ', refund_ids,
+        ', "order_uid": ', quoted(f["order_uid"]),
+        ', "line_uid": ', quoted(f["line_uid"]),
+        ', "reason": ', quoted(f["reason"]),
+        ', "disposition": ', quoted(f["disposition"]),
+        ', "delivered_at": ', iso(f["delivered_at"]),
+        ', "return_received_at": ', iso(f["return_received_at"]),
+        ', "rules": ["', arrow(d["decision_rule"]), '", "', arrow(d["liability_rule"]), '"]}',
+        "",
+    )  # fmt: skip
     return pd.DataFrame(
         {
             "claim_id": uids("claim", d["refund_uid"], d["claim_type"]).to_numpy(),
@@ -422,6 +439,6 @@ def _claims(facts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
             "amount_minor": d["recoverable_minor"].to_numpy(),
             "opens_on": d["claim_opens_on"].to_numpy(),
             "deadline": d["claim_deadline"].to_numpy(),
-            "evidence": evidence.to_numpy(),
+            "evidence": pd.arrays.ArrowStringArray(evidence),
         }
     ).astype(CLAIM_COLUMNS)
