@@ -80,7 +80,3 @@ def write_payloads(folder: PathLike, log: PayloadLog) -> None:
 def read_payloads(folder: PathLike) -> PayloadLog:
     with (folder / PAYLOAD_FILE).open("rb") as fh, gzip.GzipFile(fileobj=fh, mode="rb") as gz:
         return PayloadLog([Payload(**json.loads(line)) for line in gz.read().splitlines() if line.strip()])
-
-
-def has_payloads(folder: PathLike) -> bool:
-    return (folder / PAYLOAD_FILE).exists()
