@@ -27,8 +27,6 @@ from acorn.channels import demo
 from acorn.channels.accounts import ChannelAccount
 from acorn.channels.raw import RawBatch
 from acorn.connectors import live
-from acorn.connectors.amazon.reimbursements import reimbursements
-from acorn.connectors.amazon.settlement import settlement_refunds
 from acorn.connectors.payloads import read_payloads, write_payloads
 from acorn.landing import PathLike, read_frame, read_json, write_frame, write_json
 from acorn.money import describe_sums, sums_by_currency
@@ -79,9 +77,8 @@ def fetch(
         return raw, 0
     log = live.fetch(account, connection, start, end, now=datetime.now(UTC), on_secret=on_secret)
     write_payloads(folder, log)
-    if account.channel == "amazon":
-        write_frame(folder, "settlement_refunds", settlement_refunds(account, log))
-        write_frame(folder, "reimbursements", reimbursements(account, log))
+    for name, frame in live.side_tables(account, log).items():
+        write_frame(folder, name, frame)
     return live.to_raw(account, log), len(log)
 
 
@@ -280,7 +277,7 @@ def load_stage(
     frames.update(
         {name: read_frame(folder, name) for name in ("decisions", "claims", "review_items", "quarantine")}
     )
-    for name in ("settlement_refunds", "reimbursements"):  # what only some channels report
+    for name in live.SIDE_TABLES:  # what only some channels report
         if (folder / f"{name}.parquet").exists():
             frames[name] = read_frame(folder, name)
     batch = Batch(

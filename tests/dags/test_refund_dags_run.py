@@ -94,6 +94,11 @@ def test_hourly_run_loads_decides_and_sends_review_items_to_a_person(airflow_env
     borne = sum(b["seller"] + b["counterparty"] for b in summary["borne_by"])
     assert borne == seller_cost + labels_seller
     assert sum(b["labels"] for b in summary["borne_by"]) > 0  # shopify-outdoor ships its own returns
+    # the analyst view names each part's bearer for every refund
+    assert _count(dsn, "SELECT count(*) FROM mart.refunds WHERE cost_bearers IS NULL") == 0
+    assert _count(
+        dsn, "SELECT count(*) FROM mart.refunds WHERE cost_bearers LIKE '%return label: seller'"
+    ) == _count(dsn, "SELECT count(*) FROM core.decisions WHERE return_label_paid_by = 'seller'")
 
     before = _count(dsn, "SELECT count(*) FROM core.refund_lines")
     rerun, _ = _run("acorn_refunds_hourly", HOUR_END)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -91,3 +92,16 @@ def test_every_record_arrives_once_even_when_magento_repeats_its_last_page(
 def test_a_revoked_token_stops_with_the_connection_named(store_data):
     with FakeMagento(store_data) as fake, pytest.raises(CredentialError, match="connection 'magento_eu'"):
         client(fake, token="expired").fetch(START, END)
+
+
+def test_an_adjustment_only_credit_memo_is_quarantined_with_its_money_not_dropped(store, taxonomy):
+    from acorn.connectors.payloads import PayloadLog
+
+    memo = {"entity_id": 9, "order_id": 4, "created_at": "2026-11-20 10:30:00", "order_currency_code": "EUR",
+            "grand_total": 15.0, "adjustment_positive": 15.0, "items": [], "comments": [{"comment": "Goodwill"}]}  # fmt: skip
+    log = PayloadLog()
+    log.add("creditmemos", "GET test", 200, json.dumps({"items": [memo], "total_count": 1}))
+    got = normalize(to_raw(store, log), taxonomy, KEY)
+    assert got.refund_lines.empty
+    row = got.quarantine.iloc[0]
+    assert (row["source_key"], row["currency"], row["amount_minor"]) == ("memo-9", "EUR", 1500)

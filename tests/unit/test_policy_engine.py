@@ -221,11 +221,9 @@ def test_who_bears_each_part_of_the_refund(policy, rates):
     )
     assert d.return_label_minor == 0
     assert pd.isna(d.return_label_paid_by)
-    assert d.cost_bearers.startswith("refund: seller; refund fee kept: seller")
     # FBA warehouse damage: the marketplace is liable, it bears the 107.00 (claimed back)
     d, _ = run(policy, rates, disposition="WAREHOUSE_DAMAGED")
     assert (d.borne_by_seller_minor, d.borne_by_counterparty_minor) == (0, 10700)
-    assert d.cost_bearers.startswith("refund: marketplace")
     # a store return of a defective item in EUR: the seller pays the 5.90 label on top of the 119.00
     d, _ = run(policy, rates, channel="shopify", fulfillment_model="STORE", ship_method="SELLER_LABEL")
     assert (d.return_label_minor, d.return_label_paid_by) == (590, "seller")

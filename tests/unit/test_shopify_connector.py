@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -99,3 +100,30 @@ def test_throttled_for_good_fails_after_bounded_attempts(shop_data):
         with pytest.raises(ChannelError, match="THROTTLED after 4 attempts"):
             client(fake, []).fetch(START, END)
         assert len(fake.requests) == 4
+
+
+def test_a_shipping_only_refund_is_quarantined_with_its_money_not_dropped(shop, taxonomy):
+    from acorn.connectors.payloads import PayloadLog
+
+    bag = {"shopMoney": {"amount": "4.99", "currencyCode": "USD"}}
+    refund = {
+        "id": "gid://shopify/Refund/77",
+        "createdAt": "2026-11-20T10:30:00Z",
+        "refundLineItems": {"nodes": []},
+        "refundShippingLines": {"nodes": [{"subtotalAmountSet": bag}]},
+        "transactions": {"nodes": [{"kind": "REFUND", "status": "SUCCESS", "amountSet": bag}]},
+        "return": None,
+    }
+    order = {
+        "id": "gid://shopify/Order/5",
+        "currencyCode": "USD",
+        "lineItems": {"nodes": []},
+        "refunds": [refund],
+    }
+    log = PayloadLog()
+    log.add("graphql:orders", "POST test", 200, json.dumps({"data": {"orders": {"nodes": [order]}}}))
+    got = normalize(to_raw(shop, log), taxonomy, KEY)
+    assert got.refund_lines.empty
+    row = got.quarantine[got.quarantine["entity"] == "refund_lines"].iloc[0]
+    assert (row["source_key"], row["currency"], row["amount_minor"]) == ("77", "USD", 499)
+    assert "missing order line reference" in row["reason"]

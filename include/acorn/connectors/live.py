@@ -21,12 +21,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
+
 from acorn.channels.accounts import ChannelAccount
 from acorn.channels.raw import RawBatch
 from acorn.connectors import csv_import, magento, shopify
 from acorn.connectors.amazon import mapper as amazon_mapper
 from acorn.connectors.amazon.auth import LwaCredentials
 from acorn.connectors.amazon.client import SpApiClient, SpApiOptions
+from acorn.connectors.amazon.reimbursements import reimbursements
+from acorn.connectors.amazon.settlement import settlement_refunds
 from acorn.connectors.http import RetryPolicy
 from acorn.connectors.payloads import PayloadLog
 from acorn.errors import ConfigError
@@ -124,6 +128,20 @@ def fetch(
     raise ConfigError(
         f"channel account {account.id}", f"no connector for channel {account.channel!r}", field="channel"
     )
+
+
+#: warehouse tables some channels feed beside the refunds (loaded as they come, not validated by GX)
+SIDE_TABLES = ("settlement_refunds", "reimbursements")
+
+
+def side_tables(account: ChannelAccount, log: PayloadLog) -> dict[str, pd.DataFrame]:
+    """What a channel reports beside orders and refunds: Amazon's settlements and reimbursements."""
+    if account.channel == "amazon":
+        return {
+            "settlement_refunds": settlement_refunds(account, log),
+            "reimbursements": reimbursements(account, log),
+        }
+    return {}
 
 
 def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:

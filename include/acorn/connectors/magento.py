@@ -119,6 +119,10 @@ def _iso(value: Any) -> str | None:
     return value.replace(" ", "T") + "Z" if len(value) == 19 and value[10] == " " else value
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def _dec(value: Any) -> Decimal | None:
     return Decimal(str(value)) if value is not None else None
 
@@ -130,7 +134,8 @@ def _items(log: PayloadLog, kind: str) -> dict[str, dict[str, Any]]:
         if not isinstance(body, dict) or "items" not in body:
             raise PayloadError(f"payload #{p.seq} ({p.request})", "items", "missing from the search result")
         for item in body["items"] or []:
-            found[str(item.get("entity_id"))] = item
+            # keyed by id (a repeated page repeats ids); an item without one is kept apart, never merged
+            found[_text(item.get("entity_id")) or f"#{len(found)}"] = item
     return found
 
 
@@ -146,7 +151,7 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
     orders, lines = [], []
     for o in _items(log, "orders").values():
         ccy = o.get("order_currency_code")
-        entity = str(o.get("entity_id"))
+        entity = _text(o.get("entity_id"))
         orders.append(
             {
                 "external_order_id": entity,
@@ -162,7 +167,7 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
         for i, item in enumerate(o.get("items") or []):
             lines.append(
                 {
-                    "external_line_id": str(item.get("item_id")),
+                    "external_line_id": _text(item.get("item_id")),
                     "external_order_id": entity,
                     "sku": item.get("sku"),
                     "category": category_of(item.get("sku"), categories),
@@ -199,12 +204,12 @@ def _memo_rows(store: str, memo: dict[str, Any]) -> list[dict[str, Any]]:
         restocking = (_dec(memo.get("adjustment_negative")) or ZERO) if i == 0 else ZERO
         computed = principal + shipping + tax - promotion - restocking
         amount = _dec(memo.get("grand_total")) if len(items) == 1 else computed
-        line_id = str(item.get("order_item_id"))
+        line_id = _text(item.get("order_item_id"))
         rows.append(
             {
-                "external_refund_id": str(item.get("entity_id")),
+                "external_refund_id": _text(item.get("entity_id")),
                 "external_line_id": line_id,
-                "external_order_id": str(memo.get("order_id")),
+                "external_order_id": _text(memo.get("order_id")),
                 "marketplace": store,
                 "event_type": "REFUND",
                 "refunded_at": _iso(memo.get("created_at")),
@@ -220,6 +225,20 @@ def _memo_rows(store: str, memo: dict[str, Any]) -> list[dict[str, Any]]:
                 "disposition": "back_to_stock" if line_id in to_stock else None,
                 "returnless": "false" if line_id in to_stock else "true",
                 "return_received_at": _iso(memo.get("created_at")) if line_id in to_stock else None,
+            }
+        )
+    if not items:
+        # an adjustment-only credit memo: no line to hang it on; quarantined with its money, never dropped
+        rows.append(
+            {
+                "external_refund_id": f"memo-{memo.get('entity_id')}",
+                "external_order_id": _text(memo.get("order_id")),
+                "marketplace": store,
+                "event_type": "REFUND",
+                "refunded_at": _iso(memo.get("created_at")),
+                "currency": ccy,
+                "amount": amount_text(_dec(memo.get("grand_total")), ccy),
+                "reason": reason,
             }
         )
     return rows

@@ -284,4 +284,20 @@ def _refund_rows(shop: str, order_id: str | None, refund: dict[str, Any]) -> lis
                 "return_received_at": ret.get("closedAt") if ret else None,
             }
         )
+    if not items:
+        # a refund of shipping or an adjustment only: no line to hang it on; it is quarantined (missing order
+        # line reference) with its money and the record, never dropped
+        ccy = next((_money(t.get("amountSet"))[1] for t in _nodes(refund.get("transactions"))), None)
+        rows.append(
+            {
+                "external_refund_id": _id(refund.get("id")),
+                "external_order_id": order_id,
+                "marketplace": shop,
+                "event_type": "REFUND",
+                "refunded_at": refund.get("createdAt"),
+                "currency": ccy,
+                "shipping": amount_text(shipping, ccy),
+                "amount": amount_text(sum(moved, ZERO), ccy),
+            }
+        )
     return rows

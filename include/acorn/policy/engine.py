@@ -53,7 +53,6 @@ DECISION_COLUMNS: dict[str, str] = {
     "borne_by_seller_minor": "int64",
     "borne_by_counterparty_minor": "int64",
     "borne_by_customer_minor": "int64",
-    "cost_bearers": "string",
 }
 CLAIM_COLUMNS: dict[str, str] = {
     "claim_id": "string",
@@ -210,17 +209,6 @@ def _fees(facts: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
     return admin, returned
 
 
-_BEARER_TEXT = np.array(
-    [
-        f"refund: {who}; refund fee kept: seller; referral fee returned: marketplace; restocking fee: customer; "
-        f"return label: {label}"
-        for who in ("seller", "seller (half recoverable via SAFE-T)", "marketplace", "carrier")
-        for label in ("none", "seller", "customer")
-    ],
-    dtype=object,
-)
-
-
 def _bearers(
     facts: pd.DataFrame, policy: Policy, cost: np.ndarray, party: np.ndarray, recoverable: np.ndarray
 ) -> dict[str, np.ndarray | pd.Series]:
@@ -234,7 +222,8 @@ def _bearers(
     - the return label of a returned item the seller ships a label for: the seller when the reason is the
       seller's fault (policy ``return_labels``), else the customer.
 
-    ``borne_by_seller + borne_by_counterparty = seller_cost + the label the seller pays``, exactly.
+    ``borne_by_seller + borne_by_counterparty = seller_cost + the label the seller pays``, exactly. The
+    sentence naming each part's bearer is derived from these columns in ``mart.refunds.cost_bearers``.
     """
     label_cost = facts["currency"].map(policy.return_label_minor).fillna(0).to_numpy(dtype=np.int64)
     returned = ~facts["returnless"].to_numpy(dtype=bool)
@@ -245,14 +234,10 @@ def _bearers(
     marketplace, carrier = party == "marketplace", party == "carrier"
     counterparty = np.where(marketplace | carrier, cost, np.where(party == "customer", recoverable, 0))
     label_seller = np.where(seller_pays, label, 0)
-    # seller, seller with the SAFE-T half, marketplace, carrier
-    bearer = np.where(marketplace, 2, np.where(carrier, 3, np.where(counterparty > 0, 1, 0)))
     restocking = facts["restocking_fee_minor"].to_numpy(dtype=np.int64)
     return {
         "return_label_minor": label,
         "return_label_paid_by": np.array([None, "seller", "customer"], dtype=object)[payer],
-        # a handful of distinct sentences: built once, picked per line
-        "cost_bearers": _BEARER_TEXT[bearer * 3 + payer],
         "borne_by_seller_minor": cost - counterparty + label_seller,
         "borne_by_counterparty_minor": counterparty,
         "borne_by_customer_minor": restocking + (label - label_seller),

@@ -138,7 +138,6 @@ TARGETS: dict[str, Target] = {
             "borne_by_seller_minor",
             "borne_by_counterparty_minor",
             "borne_by_customer_minor",
-            "cost_bearers",
             "credit_note_required",
         ),
     ),

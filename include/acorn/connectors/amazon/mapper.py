@@ -147,8 +147,9 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
             total, currency = money(o.get("OrderTotal"))
             model = o.get("FulfillmentChannel")
             automated = (o.get("AutomatedShippingSettings") or {}).get("HasAutomatedShippingSettings")
-            order_id = str(o.get("AmazonOrderId"))
-            orders[order_id] = {
+            order_id = o.get("AmazonOrderId")
+            # keyed by id (pages can repeat an order); an order without one is kept apart for normalize to report
+            orders[order_id or f"#{len(orders)}"] = {
                 "external_order_id": order_id,
                 "marketplace": MARKETPLACE_BY_ID.get(o.get("MarketplaceId"), o.get("MarketplaceId")),
                 "purchased_at": o.get("PurchaseDate"),
@@ -158,27 +159,28 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
                 "buyer_email": (o.get("BuyerInfo") or {}).get("BuyerEmail"),
                 "order_total": amount_text(total, currency),
             }
-            order_info[order_id] = o
+            if order_id:
+                order_info[order_id] = o
 
     sales = _sales(log)
     lines: dict[str, dict[str, Any]] = {}
     for p in log.of("getOrderItems"):
         page = payload_field(p, "payload")
-        order_id = str(page.get("AmazonOrderId"))
+        order_id = page.get("AmazonOrderId")
         info = order_info.get(order_id, {})
         for item in page.get("OrderItems", []):
-            item_id = str(item.get("OrderItemId"))
+            item_id = item.get("OrderItemId")
             principal, currency = money(item.get("ItemPrice"))
             shipping, _ = money(item.get("ShippingPrice"))
             tax = _sum(money(item.get("ItemTax"))[0], money(item.get("ShippingTax"))[0])
             promotion, _ = money(item.get("PromotionDiscount"))
-            sale = sales.get(item_id, {})
+            sale = sales.get(str(item_id), {})
             shipped = sale.get("posted") or info.get("EarliestShipDate")
             latest_ship = info.get("LatestShipDate")
             late = bool(
                 sale.get("posted") and latest_ship and pd.Timestamp(shipped) > pd.Timestamp(latest_ship)
             )
-            lines[item_id] = {
+            lines[item_id or f"#{len(lines)}"] = {
                 "external_line_id": item_id,
                 "external_order_id": order_id,
                 "sku": item.get("SellerSKU"),
@@ -203,7 +205,8 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
         events = payload_field(p, "payload").get("FinancialEvents", {})
         for list_name, event_type in EVENT_LISTS.items():
             for event in events.get(list_name, []):
-                for item in event.get("ShipmentItemAdjustmentList", []):
+                # an event without items still becomes a row: normalize quarantines it with the record
+                for item in event.get("ShipmentItemAdjustmentList") or [{}]:
                     row = _refund_row(event, item, event_type, returns)
                     # a row without its adjustment id is kept (normalize reports the field), never merged
                     refunds[row["external_refund_id"] or f"#{len(refunds)}"] = row

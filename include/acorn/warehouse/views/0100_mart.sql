@@ -36,7 +36,12 @@ SELECT r.refund_uid,
        d.borne_by_seller_minor::numeric / 10::numeric ^ c.exponent AS borne_by_seller,
        d.borne_by_counterparty_minor::numeric / 10::numeric ^ c.exponent AS borne_by_counterparty,
        d.borne_by_customer_minor::numeric / 10::numeric ^ c.exponent AS borne_by_customer,
-       d.cost_bearers
+       'refund: ' || CASE
+           WHEN d.liable_party IN ('marketplace', 'carrier') THEN d.liable_party
+           WHEN d.borne_by_counterparty_minor > 0 THEN 'seller (half recoverable via SAFE-T)'
+           ELSE 'seller'
+       END || '; refund fee kept: seller; referral fee returned: marketplace; restocking fee: customer; '
+           || 'return label: ' || coalesce(d.return_label_paid_by, 'none') AS cost_bearers
 FROM core.refund_lines r
 JOIN core.currency c ON c.code = r.currency
 LEFT JOIN core.order_lines l ON l.line_uid = r.line_uid
