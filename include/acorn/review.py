@@ -14,7 +14,7 @@ import pandas as pd
 import psycopg
 
 from acorn.money import describe_sums
-from acorn.schema import uid
+from acorn.schema import uid, uids
 
 REVIEW_COLUMNS = {
     "review_item_id": "string",
@@ -44,13 +44,12 @@ def review_items(
     review = review.merge(refunds[["refund_uid", "currency", "amount_minor"]], on="refund_uid", how="left")
     items = pd.DataFrame(
         {
-            "review_item_id": [
-                uid("review", r, v)
-                for r, v in zip(review["refund_uid"], review["policy_version"], strict=True)
-            ],
+            "review_item_id": uids("review", review["refund_uid"], review["policy_version"]),
             "kind": "refund_decision",
             "refund_uid": review["refund_uid"],
-            "summary": review["decision_rule"] + ": " + review["decision_reason"],
+            "summary": review["decision_rule"].astype("string")
+            + ": "
+            + review["decision_reason"].astype("string"),
             "currency": review["currency"],
             "amount_minor": review["amount_minor"],
         }

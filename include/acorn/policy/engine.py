@@ -15,27 +15,29 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from acorn.money import CURRENCY_EXPONENT, div_half_even
-from acorn.policy.fx import cross_rates, to_reporting
-from acorn.policy.rules import Policy, Rule
+from acorn.columns import CodedColumns
+from acorn.money import CURRENCY_EXPONENT, convert_minor, div_half_even
+from acorn.policy.fx import cross_rates
+from acorn.policy.rules import SELECTABLE, Policy, Rule
 from acorn.risk.flags import risk_flags
 from acorn.schema import uids
 
+#: Text chosen from the policy (rule ids, reasons, outcomes) is categorical: stored once, a code per row.
 DECISION_COLUMNS: dict[str, str] = {
     "refund_uid": "string",
-    "policy_version": "string",
-    "outcome": "string",
-    "decision_rule": "string",
-    "decision_reason": "string",
-    "liable_party": "string",
-    "liability_rule": "string",
-    "liability_reason": "string",
-    "accounting_category": "string",
-    "claim_type": "string",
+    "policy_version": "category",
+    "outcome": "category",
+    "decision_rule": "category",
+    "decision_reason": "category",
+    "liable_party": "category",
+    "liability_rule": "category",
+    "liability_reason": "category",
+    "accounting_category": "category",
+    "claim_type": "category",
     "claim_opens_on": "datetime64[us]",
     "claim_deadline": "datetime64[us]",
-    "risk_flags": "string",
-    "reporting_currency": "string",
+    "risk_flags": "category",
+    "reporting_currency": "category",
     "fx_rate_e9": "int64",
     "fx_rate_date": "datetime64[us]",
     "amount_reporting_minor": "int64",
@@ -49,7 +51,7 @@ DECISION_COLUMNS: dict[str, str] = {
     "vat_expected_minor": "int64",
     "credit_note_required": "bool",
     "return_label_minor": "int64",
-    "return_label_paid_by": "string",
+    "return_label_paid_by": "category",
     "borne_by_seller_minor": "int64",
     "borne_by_counterparty_minor": "int64",
     "borne_by_customer_minor": "int64",
@@ -120,19 +122,23 @@ def build_facts(refunds: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame
     return facts
 
 
-def _hit(col: pd.Series, op: str, value) -> np.ndarray:
-    """One condition over a whole column; missing values never match (except ``not_in``)."""
-    if op in ("eq", "in", "not_in") and isinstance(col.dtype, pd.StringDtype):
-        arrow = pa.chunked_array(col.array._pa_array) if hasattr(col.array, "_pa_array") else pa.array(col)
-        values = pa.array(value if isinstance(value, list) else [value], type=pa.string())
-        found = pc.fill_null(pc.is_in(arrow, value_set=values), False).to_numpy(zero_copy_only=False)
+def _hit(facts: pd.DataFrame, coded: CodedColumns, field: str, op: str, value) -> np.ndarray:
+    """One condition over a whole column; missing values never match (except ``not_in``).
+
+    Text fields are answered on their distinct values (:class:`CodedColumns`); numbers and flags in numpy.
+    """
+    if SELECTABLE.get(field) == "enum":
+        found = coded.isin(field, value if isinstance(value, list) else [value])
         return ~found if op == "not_in" else found
+    col = facts[field]
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biu":
+        col = col.to_numpy()
     if op == "eq":
         hit = col == value
     elif op == "in":
-        hit = col.isin(value)
+        hit = np.isin(col, value) if isinstance(col, np.ndarray) else col.isin(value)
     elif op == "not_in":
-        hit = ~col.isin(value)
+        hit = ~(np.isin(col, value) if isinstance(col, np.ndarray) else col.isin(value))
     elif op == "gte":
         hit = col >= value
     elif op == "gt":
@@ -141,54 +147,59 @@ def _hit(col: pd.Series, op: str, value) -> np.ndarray:
         hit = col <= value
     else:
         hit = col < value
-    return pd.Series(hit, index=col.index).fillna(False).to_numpy(dtype=bool)
+    if isinstance(hit, np.ndarray):
+        return hit
+    return hit.fillna(False).to_numpy(dtype=bool)
 
 
-def _match(facts: pd.DataFrame, rule: Rule) -> np.ndarray:
+def _match(facts: pd.DataFrame, coded: CodedColumns, rule: Rule) -> np.ndarray:
     mask = np.ones(len(facts), dtype=bool)
     for cond in rule.conditions:
-        mask &= _hit(facts[cond.field], cond.op, cond.value)
+        mask &= _hit(facts, coded, cond.field, cond.op, cond.value)
     return mask
 
 
-def first_match(facts: pd.DataFrame, rules: tuple[Rule, ...]) -> np.ndarray:
+def first_match(
+    facts: pd.DataFrame, rules: tuple[Rule, ...], coded: CodedColumns | None = None
+) -> np.ndarray:
     """Index of the first rule matching each row (the last rule matches everything)."""
+    coded = CodedColumns(facts) if coded is None else coded
     chosen = np.full(len(facts), len(rules) - 1, dtype=np.int64)
     open_rows = np.ones(len(facts), dtype=bool)
     for i, rule in enumerate(rules[:-1]):
-        hit = _match(facts, rule) & open_rows
+        hit = _match(facts, coded, rule) & open_rows
         chosen[hit] = i
         open_rows &= ~hit
     return chosen
 
 
-def _take(values: list[str | None], chosen: np.ndarray) -> pd.Series:
-    """``values[chosen]`` as a string column, built in Arrow (a dictionary decoded in C++)."""
-    dictionary = pa.array(values, type=pa.string())
-    taken = pa.DictionaryArray.from_arrays(pa.array(chosen, type=pa.int32()), dictionary).cast(pa.string())
-    return pd.Series(pd.arrays.ArrowStringArray(taken))
+def _take(values: list[str | None], chosen: np.ndarray, index: pd.Index) -> pd.Series:
+    """``values[chosen]`` as a categorical column on ``index``: each text is stored once, a row holds its code.
 
-
-def _constant(value: str, index: pd.Index) -> pd.Series:
-    out = _take([value], np.zeros(len(index), dtype=np.int64))
-    out.index = index
-    return out
+    Rule ids, reasons and outcomes repeat over millions of lines; as categories they cost one byte or two
+    a row instead of the text, and are written to Arrow and Parquet as dictionaries.
+    """
+    used = np.bincount(chosen, minlength=len(values)) > 0  # only the texts that occur become categories
+    categories = list(dict.fromkeys(v for v, u in zip(values, used, strict=True) if u and v is not None))
+    position = {v: i for i, v in enumerate(categories)}
+    table = np.array([position.get(v, -1) if v is not None else -1 for v in values], dtype=np.int16)
+    dtype = pd.CategoricalDtype(pd.Index(categories, dtype="string"))
+    return pd.Series(pd.Categorical.from_codes(table[chosen], dtype=dtype, validate=False), index=index)
 
 
 def _pick(rules: tuple[Rule, ...], chosen: np.ndarray, attr: str, index: pd.Index) -> pd.Series:
-    """The ``attr`` of each row's chosen rule, as a string column on ``index``."""
-    out = _take([getattr(r, attr) for r in rules], chosen)
-    out.index = index
-    return out
+    """The ``attr`` of each row's chosen rule, as a categorical column on ``index``."""
+    return _take([getattr(r, attr) for r in rules], chosen, index)
 
 
-def _fees(facts: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+def _fees(
+    facts: pd.DataFrame, coded: CodedColumns, policy: Policy, exp: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Amazon's refund administration fee and the referral fee given back, in minor units.
 
     The referral fee is returned in proportion to the principal refunded; Amazon keeps the lesser of
     ``max_units`` of the marketplace currency and ``share`` of that refunded referral fee.
     """
-    exp = facts["currency"].map(CURRENCY_EXPONENT).fillna(2).to_numpy(dtype=np.int64)
     line_principal = facts["line_principal_minor"].fillna(0).to_numpy(dtype=np.int64)
     refunded_principal = np.minimum(facts["principal_minor"].to_numpy(dtype=np.int64), line_principal)
     referral = facts["line_referral_fee_minor"].fillna(0).to_numpy(dtype=np.int64)
@@ -198,10 +209,7 @@ def _fees(facts: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
     )
     num, den = policy.admin_fee_referral_share.as_integer_ratio()
     cap = policy.admin_fee_max_units * 10**exp
-    applies = (
-        facts["channel"].isin(policy.admin_fee_channels).to_numpy()
-        & (facts["event_type"] == "REFUND").to_numpy()
-    )
+    applies = coded.isin("channel", policy.admin_fee_channels) & coded.isin("event_type", ["REFUND"])
     admin = np.where(
         applies, np.minimum(cap, div_half_even(referral_refunded * num, np.full_like(exp, den))), 0
     )
@@ -210,7 +218,12 @@ def _fees(facts: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _bearers(
-    facts: pd.DataFrame, policy: Policy, cost: np.ndarray, party: np.ndarray, recoverable: np.ndarray
+    facts: pd.DataFrame,
+    coded: CodedColumns,
+    policy: Policy,
+    cost: np.ndarray,
+    party: np.ndarray,
+    recoverable: np.ndarray,
 ) -> dict[str, np.ndarray | pd.Series]:
     """Who bears each part of a refund, and the money each side carries, in the transaction currency.
 
@@ -222,43 +235,47 @@ def _bearers(
     - the return label of a returned item the seller ships a label for: the seller when the reason is the
       seller's fault (policy ``return_labels``), else the customer.
 
-    ``borne_by_seller + borne_by_counterparty = seller_cost + the label the seller pays``, exactly. The
-    sentence naming each part's bearer is derived from these columns in ``mart.refunds.cost_bearers``.
+    ``party`` is each line's liable party as an array of names. ``borne_by_seller + borne_by_counterparty =
+    seller_cost + the label the seller pays``, exactly. The sentence naming each part's bearer is derived
+    from these columns in ``mart.refunds.cost_bearers``.
     """
-    label_cost = facts["currency"].map(policy.return_label_minor).fillna(0).to_numpy(dtype=np.int64)
+    label_cost = coded.lookup("currency", policy.return_label_minor, 0, np.int64)
     returned = ~facts["returnless"].to_numpy(dtype=bool)
-    takes_label = facts["fulfillment_model"].isin(policy.return_label_models).to_numpy() & returned
+    takes_label = coded.isin("fulfillment_model", policy.return_label_models) & returned
     label = np.where(takes_label, label_cost, 0)
-    seller_pays = facts["reason"].isin(policy.label_seller_reasons).to_numpy()
+    seller_pays = coded.isin("reason", policy.label_seller_reasons)
     payer = np.where(label > 0, np.where(seller_pays, 1, 2), 0)  # none, seller, customer
-    marketplace, carrier = party == "marketplace", party == "carrier"
-    counterparty = np.where(marketplace | carrier, cost, np.where(party == "customer", recoverable, 0))
+    counterparty = np.where(
+        (party == "marketplace") | (party == "carrier"), cost, np.where(party == "customer", recoverable, 0)
+    )
     label_seller = np.where(seller_pays, label, 0)
     restocking = facts["restocking_fee_minor"].to_numpy(dtype=np.int64)
     return {
         "return_label_minor": label,
-        "return_label_paid_by": np.array([None, "seller", "customer"], dtype=object)[payer],
+        "return_label_paid_by": _take([None, "seller", "customer"], payer, facts.index),
         "borne_by_seller_minor": cost - counterparty + label_seller,
         "borne_by_counterparty_minor": counterparty,
         "borne_by_customer_minor": restocking + (label - label_seller),
     }
 
 
-def _vat(facts: pd.DataFrame, policy: Policy) -> dict[str, np.ndarray]:
+def _vat(facts: pd.DataFrame, coded: CodedColumns, policy: Policy) -> dict[str, np.ndarray]:
     """The marketplace's VAT rate, the tax part refunded, the tax the rate implies, and the credit-note flag.
 
     ``vat_expected_minor`` is the rate applied to the refunded net (principal + shipping - promotions): a large
     gap to ``vat_minor`` means the channel refunded the wrong tax.
     """
     rates = {m: int(r.scaleb(6)) for m, r in policy.vat_rates.items()}
-    rate = facts["marketplace"].map(rates).fillna(0).to_numpy(dtype=np.int64)
-    net = (facts["principal_minor"] + facts["shipping_minor"] - facts["promotion_minor"]).to_numpy(
-        dtype=np.int64
+    rate = coded.lookup("marketplace", rates, 0, np.int64)
+    net = (
+        facts["principal_minor"].to_numpy(dtype=np.int64)
+        + facts["shipping_minor"].to_numpy(dtype=np.int64)
+        - facts["promotion_minor"].to_numpy(dtype=np.int64)
     )
     expected = div_half_even(net * rate, np.full(len(facts), 10**6, dtype=np.int64))
-    credit_note = facts["marketplace"].isin(policy.credit_note_marketplaces).to_numpy() & (
-        facts["event_type"] == "REFUND"
-    ).to_numpy(dtype=bool)
+    credit_note = coded.isin("marketplace", policy.credit_note_marketplaces) & coded.isin(
+        "event_type", ["REFUND"]
+    )
     return {
         "vat_rate_e6": rate,
         "vat_minor": facts["tax_minor"].to_numpy(dtype=np.int64),
@@ -272,41 +289,50 @@ def _flags_text(facts: pd.DataFrame) -> pd.Series:
     code = np.zeros(len(facts), dtype=np.int64)
     for bit, name in enumerate(FLAG_NAMES):
         code |= facts[name].to_numpy(dtype=bool).astype(np.int64) << bit
-    combos, chosen = np.unique(code, return_inverse=True)
-    texts = [",".join(n for bit, n in enumerate(FLAG_NAMES) if c >> bit & 1) for c in combos]
-    text = _take(texts, chosen.astype(np.int64))
-    text.index = facts.index
-    return text
+    texts = [
+        ",".join(n for bit, n in enumerate(FLAG_NAMES) if c >> bit & 1) for c in range(2 ** len(FLAG_NAMES))
+    ]
+    return _take(texts, code, facts.index)
 
 
-def _claim_windows(facts: pd.DataFrame, claim_type: pd.Series, policy: Policy) -> tuple[pd.Series, pd.Series]:
-    """Opening day and deadline of each claim: the marketplace's window for the claim type, else the default."""
-    opens = np.full(len(facts), np.nan)
-    deadline = np.full(len(facts), np.nan)
-    has = claim_type.notna().to_numpy()
-    if has.any():
-        # a handful of (claim type, marketplace) pairs: look each up once, then spread by code
-        pairs = claim_type[has].astype(str) + "|" + facts["marketplace"][has].astype(str)
-        codes, uniques = pd.factorize(pairs)
-        windows = []
-        for pair in uniques:
-            claim, market = pair.split("|", 1)
-            default = policy.claim_windows["default"].get(claim, (0, 60))
-            windows.append(policy.claim_windows.get(market, {}).get(claim, default))
-        table = np.array(windows, dtype=float)
-        opens[has], deadline[has] = table[codes, 0], table[codes, 1]
-    day = facts["refunded_at"].dt.tz_localize(None).dt.normalize().astype("datetime64[us]")
-
-    def days(values: np.ndarray) -> pd.Series:
-        return pd.Series(pd.to_timedelta(values, unit="D"), index=facts.index)
-
-    return day + days(opens), day + days(deadline)
+def _claim_windows(
+    facts: pd.DataFrame, coded: CodedColumns, claims: np.ndarray, claim_type: np.ndarray, policy: Policy
+) -> tuple[np.ndarray, np.ndarray]:
+    """Opening day and deadline of each claim row: the marketplace's window for the claim type, else the
+    default; NaT on the other rows. ``claim_type`` holds each row's claim type (None where there is none)."""
+    opens = np.full(len(facts), np.datetime64("NaT"), dtype="datetime64[us]")
+    deadline = opens.copy()
+    rows = np.flatnonzero(claims)
+    if not len(rows):
+        return opens, deadline
+    market_codes, markets = coded.codes("marketplace")
+    # a handful of (claim type, marketplace) pairs: look each up once, then spread by code
+    pairs = pd.DataFrame({"claim": claim_type[rows], "market": market_codes[rows]})
+    codes = pairs.groupby(["claim", "market"], sort=False, dropna=False).ngroup().to_numpy()
+    uniques = pairs.drop_duplicates().to_numpy()
+    windows = []
+    for claim, market_code in uniques:
+        default = policy.claim_windows["default"].get(claim, (0, 60))
+        market = markets[market_code] if market_code >= 0 else None
+        windows.append(policy.claim_windows.get(market, {}).get(claim, default))
+    table = np.array(windows, dtype=np.int64).reshape(-1, 2)
+    day_us = 86_400 * 10**6
+    refunded = facts["refunded_at"].array.asi8[rows]
+    day = (refunded - refunded % day_us).astype("datetime64[us]")
+    opens[rows] = day + table[codes, 0].astype("timedelta64[D]")
+    deadline[rows] = day + table[codes, 1].astype("timedelta64[D]")
+    return opens, deadline
 
 
 PAUSED_RULE = (
     "K000-auto-refunds-paused",
     "automatic approvals are paused (Variable acorn_pause_auto_refunds)",
 )
+
+
+def _attr(rules: tuple[Rule, ...], attr: str, chosen: np.ndarray) -> np.ndarray:
+    """The ``attr`` of each row's chosen rule, as a numpy array of objects (for tests, not for output)."""
+    return np.array([getattr(r, attr) for r in rules], dtype=object)[chosen]
 
 
 def decide(
@@ -316,43 +342,54 @@ def decide(
 
     With ``paused`` (the kill switch) every line the policy would approve goes to review instead.
     """
-    facts = facts.copy()
+    facts = facts.copy(deep=False)
+    coded = CodedColumns(facts)
     rep = policy.reporting_currency
+    exp = coded.lookup("currency", CURRENCY_EXPONENT, 2, np.int64)
     rate, rate_date = cross_rates(rates, facts["currency"], facts["refunded_at"], rep)
+
+    def to_reporting(minor: np.ndarray) -> np.ndarray:
+        return convert_minor(minor, rate, exp, CURRENCY_EXPONENT[rep])
+
     facts["fx_rate_missing"] = rate == 0
-    facts["amount_reporting"] = to_reporting(facts["amount_minor"], facts["currency"], rate, rep)
-    admin, returned = _fees(facts, policy)
-    facts["seller_cost_minor"] = facts["amount_minor"].to_numpy(dtype=np.int64) - returned
-    facts["seller_cost_reporting"] = to_reporting(facts["seller_cost_minor"], facts["currency"], rate, rep)
-    facts = facts.join(risk_flags(facts, history))
-    facts["serial_returner"] = facts["buyer_refunds_90d"] >= SERIAL_RETURNER_REFUNDS
+    amount = facts["amount_minor"].to_numpy(dtype=np.int64)
+    facts["amount_reporting"] = to_reporting(amount)
+    admin, returned = _fees(facts, coded, policy, exp)
+    cost = amount - returned
+    facts["seller_cost_minor"] = cost
+    facts["seller_cost_reporting"] = to_reporting(cost)
+    for name, values in risk_flags(facts, history).items():
+        facts[name] = values
+    facts["serial_returner"] = facts["buyer_refunds_90d"].to_numpy() >= SERIAL_RETURNER_REFUNDS
 
     idx = facts.index
-    liability = first_match(facts, policy.liability_rules)
+    liability = first_match(facts, policy.liability_rules, coded)
+    coded.put("liable_party", liability.astype(np.int32), [r.liable_party for r in policy.liability_rules])
     facts["liable_party"] = _pick(policy.liability_rules, liability, "liable_party", idx)
-    claim_type = _pick(policy.liability_rules, liability, "claim", idx)
-    facts["claimable"] = claim_type.notna().to_numpy()
-    outcome_idx = first_match(facts, policy.decision_rules)
-    outcome = _pick(policy.decision_rules, outcome_idx, "outcome", idx)
-    decision_rule = _pick(policy.decision_rules, outcome_idx, "id", idx)
-    decision_reason = _pick(policy.decision_rules, outcome_idx, "why", idx)
+    rule_claim = _attr(policy.liability_rules, "claim", liability)
+    facts["claimable"] = rule_claim != None  # noqa: E711 (elementwise)
+    outcome_idx = first_match(facts, policy.decision_rules, coded)
+    is_claim = _attr(policy.decision_rules, "outcome", outcome_idx) == "claim"
+    # the kill switch sends what would be approved to review, under a rule of its own (one past the policy's)
+    rules = policy.decision_rules
     if paused:
-        held = outcome == "approve"
-        outcome = outcome.where(~held, "review")
-        decision_rule = decision_rule.where(~held, PAUSED_RULE[0])
-        decision_reason = decision_reason.where(~held, PAUSED_RULE[1])
-    claim_type = claim_type.where(outcome == "claim")
-    opens, deadline = _claim_windows(facts, claim_type, policy)
-    cost = facts["seller_cost_minor"].to_numpy(dtype=np.int64)
-    party = facts["liable_party"].to_numpy()
+        held = _attr(rules, "outcome", outcome_idx) == "approve"
+        outcome_idx = np.where(held, len(rules), outcome_idx)
+    outcome = _take([*(r.outcome for r in rules), "review"], outcome_idx, idx)
+    decision_rule = _take([*(r.id for r in rules), PAUSED_RULE[0]], outcome_idx, idx)
+    decision_reason = _take([*(r.why for r in rules), PAUSED_RULE[1]], outcome_idx, idx)
+    claims = is_claim & facts["claimable"].to_numpy()
+    claim_type = np.where(claims, rule_claim, None)
+    opens, deadline = _claim_windows(facts, coded, claims, claim_type, policy)
+    party = _attr(policy.liability_rules, "liable_party", liability)
     recoverable = np.where(party == "customer", cost // 2, np.where(party == "seller", 0, cost))
-    recoverable = np.where(outcome.to_numpy() == "claim", recoverable, 0)
-    bearers = _bearers(facts, policy, cost, party, recoverable)
+    recoverable = np.where(is_claim, recoverable, 0)
+    bearers = _bearers(facts, coded, policy, cost, party, recoverable)
 
     decisions = pd.DataFrame(
         {
             "refund_uid": facts["refund_uid"],
-            "policy_version": _constant(policy.version, facts.index),
+            "policy_version": _take([policy.version], np.zeros(len(idx), dtype=np.int64), idx),
             "outcome": outcome,
             "decision_rule": decision_rule,
             "decision_reason": decision_reason,
@@ -360,20 +397,22 @@ def decide(
             "liability_rule": _pick(policy.liability_rules, liability, "id", idx),
             "liability_reason": _pick(policy.liability_rules, liability, "why", idx),
             "accounting_category": _pick(policy.liability_rules, liability, "accounting_category", idx),
-            "claim_type": claim_type,
+            "claim_type": _take(
+                [None, *(r.claim for r in policy.liability_rules)], np.where(claims, liability + 1, 0), idx
+            ),
             "claim_opens_on": opens,
             "claim_deadline": deadline,
             "risk_flags": _flags_text(facts),
-            "reporting_currency": _constant(rep, facts.index),
+            "reporting_currency": _take([rep], np.zeros(len(idx), dtype=np.int64), idx),
             "fx_rate_e9": rate,
             "fx_rate_date": rate_date,
             "amount_reporting_minor": facts["amount_reporting"],
             "refund_admin_fee_minor": admin,
             "referral_fee_returned_minor": returned,
-            "seller_cost_minor": facts["seller_cost_minor"],
+            "seller_cost_minor": cost,
             "seller_cost_reporting_minor": facts["seller_cost_reporting"],
             "recoverable_minor": recoverable,
-            **_vat(facts, policy),
+            **_vat(facts, coded, policy),
             **bearers,
         }
     ).astype(DECISION_COLUMNS)
@@ -398,10 +437,21 @@ def _claims(facts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
         return pc.fill_null(pc.binary_join_element_wise('"', arrow(col), '"', ""), "null")
 
     def iso(ts: pd.Series) -> pa.Array:
-        return quoted(ts.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+        seconds = pc.cast(pa.array(ts), pa.timestamp("s", tz="UTC"), safe=False)
+        return pc.fill_null(
+            pc.binary_join_element_wise('"', pc.strftime(seconds, "%Y-%m-%dT%H:%M:%S+00:00"), '"', ""), "null"
+        )
 
-    # ids, codes and timestamps; external ids are JSON-quoted in full in case a channel sends quotes
-    refund_ids = pa.array([json.dumps(v) for v in f["external_refund_id"].astype(object)], type=pa.string())
+    # ids, codes and timestamps; an external id with a quote, backslash or control character is escaped by json
+    external = arrow(f["external_refund_id"])
+    escape = pc.fill_null(pc.match_substring_regex(external, r'["\\\x00-\x1f]'), False).to_numpy(
+        zero_copy_only=False
+    )
+    refund_ids = quoted(f["external_refund_id"])
+    if escape.any():
+        escaped = np.array(refund_ids.to_pylist(), dtype=object)
+        escaped[escape] = [json.dumps(v) for v in f["external_refund_id"].to_numpy(dtype=object)[escape]]
+        refund_ids = pa.array(escaped, type=pa.string())
     evidence = pc.binary_join_element_wise(
         '{"account_id": ', quoted(f["account_id"]),
         ', "external_refund_id": ', refund_ids,

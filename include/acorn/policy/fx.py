@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from acorn.errors import ConfigError
-from acorn.money import CURRENCY_EXPONENT, RATE_SCALE, convert_minor
+from acorn.money import CURRENCY_EXPONENT, RATE_SCALE
 
 RATE_DECIMALS = 6  # ECB rates have at most 5-6 decimals; stored as integers scaled by 10**6
+DAY_US = 86_400 * 10**6
 RATES_COLUMNS = {"rate_date": "datetime64[us]", "currency": "string", "rate_e6": "int64"}
 
 
@@ -62,11 +63,25 @@ def cross_rates(
 
     Rows without a rate on or before their date get 0 and NaT: the caller must treat them as unknown.
     """
-    day = pd.Series(
-        on.dt.tz_localize(None).dt.normalize().astype("datetime64[us]").to_numpy(), index=on.index
+    # a batch has a few (currency, day) pairs: rates are looked up for those, then spread to the rows
+    currency_codes, currencies = pd.factorize(currency.astype("string"))
+    days = on.astype("datetime64[us, UTC]").array.asi8 // DAY_US
+    known = (currency_codes >= 0) & on.notna().to_numpy()
+    first_day = int(days[known].min()) if known.any() else 0
+    pair_codes = np.full(len(on), -1, dtype=np.int64)
+    pair_codes[known], pairs = pd.factorize(
+        currency_codes[known].astype(np.int64) << 32 | (days[known] - first_day)
     )
-    keys = pd.DataFrame({"currency": currency.astype("string"), "day": day}).drop_duplicates()
-    keys = keys.sort_values("day")
+    keys = pd.DataFrame(
+        {
+            "currency": pd.array(np.asarray(currencies, dtype=object)[pairs >> 32], dtype="string")
+            if len(pairs)
+            else pd.array([], dtype="string"),
+            "day": ((pairs & 0xFFFFFFFF) + first_day) * DAY_US,
+        }
+    )
+    keys["day"] = keys["day"].astype("datetime64[us]")
+    keys = keys.assign(pair=np.arange(len(keys))).sort_values("day")
     rates = rates.astype(RATES_COLUMNS)
     euro = pd.DataFrame(
         {"rate_date": rates["rate_date"].unique(), "currency": "EUR", "rate_e6": 10**RATE_DECIMALS}
@@ -91,19 +106,7 @@ def cross_rates(
             q, r = divmod(num, den)
             scaled.append(q + (1 if 2 * r > den or (2 * r == den and q % 2) else 0))
     found["rate_scaled"] = scaled
-    merged = pd.DataFrame({"currency": currency.astype("string"), "day": day}).merge(
-        found[["currency", "day", "rate_scaled", "rate_date"]], on=["currency", "day"], how="left"
-    )
-    return merged["rate_scaled"].fillna(0).to_numpy(dtype=np.int64), pd.Series(
-        merged["rate_date"].to_numpy(), index=on.index
-    )
-
-
-def to_reporting(
-    amount_minor: pd.Series, currency: pd.Series, rate_scaled: np.ndarray, reporting: str
-) -> np.ndarray:
-    """Convert minor units to the reporting currency's minor units, exactly (half-even)."""
-    exp_from = currency.map(CURRENCY_EXPONENT).fillna(2).to_numpy(dtype=np.int64)
-    return convert_minor(
-        amount_minor.to_numpy(dtype=np.int64), rate_scaled, exp_from, CURRENCY_EXPONENT[reporting]
-    )
+    found = found.sort_values("pair")
+    rate = np.r_[found["rate_scaled"].to_numpy(dtype=np.int64), 0][pair_codes]
+    used = np.r_[found["rate_date"].to_numpy(dtype="datetime64[us]"), np.datetime64("NaT", "us")][pair_codes]
+    return rate, pd.Series(used, index=on.index)

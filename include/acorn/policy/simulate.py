@@ -29,8 +29,9 @@ from acorn.warehouse import queries
 
 
 def _summary(decisions: pd.DataFrame) -> dict:
+    outcome = decisions["outcome"].astype("string")
     return {
-        "outcomes": {k: int(v) for k, v in decisions["outcome"].value_counts().sort_index().items()},
+        "outcomes": {k: int(v) for k, v in outcome.value_counts().sort_index().items()},
         "review_items": int((decisions["outcome"] == "review").sum()),
         "refunded_reporting_minor": int(decisions["amount_reporting_minor"].sum()),
         "seller_cost_reporting_minor": int(decisions["seller_cost_reporting_minor"].sum()),
@@ -47,7 +48,9 @@ def compare(current: pd.DataFrame, proposed: pd.DataFrame, currency: pd.Series) 
             frame.assign(currency=currency.to_numpy()).groupby("currency")["recoverable_minor"].sum()
         )
         summary["recoverable_minor_by_currency"] = {k: int(v) for k, v in recoverable.items() if v}
-    moved = pd.crosstab(current["outcome"], proposed["outcome"])
+    # decisions hold policy text as categories; two policies have different ones, so compare the text
+    now, then = current["outcome"].astype("string"), proposed["outcome"].astype("string")
+    moved = pd.crosstab(now, then)
     transitions = {
         f"{a}->{b}": int(moved.loc[a, b])
         for a in moved.index
@@ -57,10 +60,12 @@ def compare(current: pd.DataFrame, proposed: pd.DataFrame, currency: pd.Series) 
     return {
         "current": before,
         "proposed": after,
-        "changed_lines": int((current["outcome"] != proposed["outcome"]).sum()),
+        "changed_lines": int((now != then).sum()),
         "transitions": transitions,
         "review_load_delta": after["review_items"] - before["review_items"],
-        "rules_fired_proposed": {k: int(v) for k, v in proposed["decision_rule"].value_counts().items()},
+        "rules_fired_proposed": {
+            k: int(v) for k, v in proposed["decision_rule"].astype("string").value_counts().items()
+        },
     }
 
 

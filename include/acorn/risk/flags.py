@@ -11,8 +11,9 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
+
+from acorn.columns import arrow_strings, factorize_ids
 
 HISTORY_COLUMNS = {
     "refund_uid": "string",
@@ -35,34 +36,35 @@ def risk_flags(facts: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     buyer paid for the line). Returns the columns aligned with ``facts``' index.
     """
     cols = list(HISTORY_COLUMNS)
-    current = pa.array(facts["refund_uid"], type=pa.string())
-    again = pc.fill_null(
-        pc.is_in(pa.array(history["refund_uid"], type=pa.string()), value_set=current), False
-    )
-    past = history[~again.to_numpy(zero_copy_only=False)][cols].astype(HISTORY_COLUMNS)
-    both = pd.concat([past, facts[cols].astype(HISTORY_COLUMNS)], ignore_index=True)
-    mine = np.arange(len(past), len(both))
-
-    # per order line, in time order: how many refunds came before, and how much was refunded so far
-    line = pd.factorize(both["line_uid"])[0]
+    if history.empty:
+        both = facts[cols]
+    else:
+        again = pc.is_in(
+            arrow_strings(history["refund_uid"].astype("string")),
+            value_set=arrow_strings(facts["refund_uid"]),
+        )
+        past = history[~pc.fill_null(again, False).to_numpy(zero_copy_only=False)][cols].astype(
+            HISTORY_COLUMNS
+        )
+        both = pd.concat([past, facts[cols].astype(HISTORY_COLUMNS)], ignore_index=True)
+    mine = slice(len(both) - len(facts), len(both))
     when = both["refunded_at"].astype("int64").to_numpy()
-    order = np.lexsort((np.arange(len(both)), when, line))
-    line_sorted = line[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(line_sorted)) + 1]
-    group_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    position = np.arange(len(order))
-    nth = np.empty(len(order), dtype=np.int64)
-    nth[order] = position - group_start
-    cumulative = np.cumsum(both["amount_minor"].to_numpy()[order])
-    before_group = np.where(group_start > 0, cumulative[group_start - 1], 0)
-    so_far = np.empty(len(order), dtype=np.int64)
-    so_far[order] = cumulative - before_group
+    amount = both["amount_minor"].to_numpy(dtype=np.int64)
 
-    has_buyer = both["buyer_ref"].notna().to_numpy()
-    buyer_counts = np.zeros(len(both), dtype=np.int64)
-    buyer_counts[has_buyer] = _rolling_count(
-        both.loc[has_buyer, "buyer_ref"], both.loc[has_buyer, "refunded_at"], SERIAL_WINDOW
-    ).to_numpy()
+    # per order line, in time order: how many refunds came before, and how much was refunded so far. Most
+    # lines are refunded once: only the lines with several refunds are sorted.
+    line = factorize_ids(both["line_uid"])
+    nth = np.zeros(len(both), dtype=np.int64)
+    so_far = amount.copy()
+    several = np.flatnonzero(np.bincount(line)[line] > 1)
+    if len(several):
+        nth[several], so_far[several] = _running(line[several], when[several], amount[several])
+
+    buyer = factorize_ids(both["buyer_ref"])
+    buyer_counts = np.where(buyer >= 0, 1, 0)
+    several = np.flatnonzero((buyer >= 0) & (np.bincount(buyer + 1)[buyer + 1] > 1))
+    if len(several):
+        buyer_counts[several] = _rolling_count(buyer[several], when[several] // 10**6, SERIAL_WINDOW)
 
     out = pd.DataFrame(index=facts.index)
     out["duplicate_refund"] = nth[mine] > 0
@@ -71,18 +73,28 @@ def risk_flags(facts: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _rolling_count(keys: pd.Series, times: pd.Series, window: timedelta) -> pd.Series:
-    """Per key, how many events fall in (t - window, t], vectorized: one sort and two binary searches.
+def _running(group: np.ndarray, when: np.ndarray, amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per group in time order (ties in row order): events before each row, and the running amount."""
+    order = np.lexsort((np.arange(len(group)), when, group))
+    group_sorted = group[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(group_sorted)) + 1]
+    group_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    nth = np.empty(len(order), dtype=np.int64)
+    nth[order] = np.arange(len(order)) - group_start
+    cumulative = np.cumsum(amount[order])
+    before_group = np.where(group_start > 0, cumulative[group_start - 1], 0)
+    so_far = np.empty(len(order), dtype=np.int64)
+    so_far[order] = cumulative - before_group
+    return nth, so_far
+
+
+def _rolling_count(codes: np.ndarray, seconds: np.ndarray, window: timedelta) -> np.ndarray:
+    """Per key code, how many events fall in (t - window, t], vectorized: one sort and two binary searches.
 
     Key and time are packed into one int64 (key code in the high bits, seconds in the low 32), so a single
     sorted array answers every row's window.
     """
-    if keys.empty:
-        return pd.Series(dtype="int64", index=keys.index)
-    codes = pd.factorize(keys)[0].astype("int64")
-    seconds = (times.astype("int64") // 10**6).to_numpy()
-    seconds = seconds - seconds.min()
-    packed = (codes << 32) + seconds
+    packed = (codes.astype(np.int64) << 32) + (seconds - seconds.min())
     order = packed.argsort(kind="stable")
     sorted_packed = packed[order]
     # searching sorted queries in the sorted array is cache-friendly; the counts are put back in row order
@@ -90,4 +102,4 @@ def _rolling_count(keys: pd.Series, times: pd.Series, window: timedelta) -> pd.S
     right = sorted_packed.searchsorted(sorted_packed, side="right")
     counts = np.empty(len(packed), dtype=np.int64)
     counts[order] = right - left
-    return pd.Series(counts, index=keys.index)
+    return counts
