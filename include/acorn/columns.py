@@ -103,3 +103,37 @@ def _fixed_width_codes(arr: pa.Array) -> np.ndarray | None:
     if (blocks != blocks[firsts[codes]]).any():
         return None
     return codes
+
+
+def iso_utc(values: pd.Series) -> pa.Array:
+    """``YYYY-MM-DDTHH:MM:SS+00:00`` of each timestamp in UTC, to the second (nulls stay null).
+
+    The digits are written into a fixed-width byte buffer in numpy: Arrow's and pandas' ``strftime`` take
+    2 µs a value, which is most of the time of building a million lines' claim evidence.
+    """
+    stamps = values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
+    moments = stamps.to_numpy(dtype="datetime64[us]").astype("datetime64[s]")
+    missing = np.isnat(moments)
+    moments = np.where(missing, np.datetime64(0, "s"), moments)
+    year = moments.astype("datetime64[Y]")
+    month = moments.astype("datetime64[M]")
+    day = moments.astype("datetime64[D]")
+    seconds = (moments - day).astype(np.int64)
+    parts = (
+        (0, 4, year.astype(np.int64) + 1970),
+        (5, 2, (month - year).astype(np.int64) + 1),
+        (8, 2, (day - month).astype(np.int64) + 1),
+        (11, 2, seconds // 3600),
+        (14, 2, seconds // 60 % 60),
+        (17, 2, seconds % 60),
+    )
+    n = len(moments)
+    text = np.frombuffer(b"0000-00-00T00:00:00+00:00" * n, dtype=np.uint8).reshape(n, 25).copy()
+    for start, width, number in parts:
+        for k in range(width):
+            text[:, start + width - 1 - k] = 48 + number // 10**k % 10
+    offsets = np.arange(0, 25 * (n + 1), 25, dtype=np.int32)
+    validity = pa.array(~missing).buffers()[1] if missing.any() else None
+    return pa.Array.from_buffers(
+        pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(text.tobytes())], null_count=-1
+    )

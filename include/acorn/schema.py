@@ -137,22 +137,16 @@ def uid(*parts: object) -> str:
     return str(uuid.uuid5(ACORN_NAMESPACE, "|".join(str(p) for p in parts)))
 
 
-_NAMESPACE_SHA1 = hashlib.sha1(ACORN_NAMESPACE.bytes, usedforsecurity=False)
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
 def _uuid5_strings(names: list[bytes]) -> pd.Series:
-    """``str(uuid.uuid5(ACORN_NAMESPACE, name))`` for many names: one SHA-1 per name (the namespace is hashed
-    once), then version bits, hex and dashes for all of them at once in numpy, straight into Arrow strings."""
-    copy = _NAMESPACE_SHA1.copy
-
-    def digest(name: bytes) -> bytes:
-        h = copy()
-        h.update(name)
-        return h.digest()
-
+    """``str(uuid.uuid5(ACORN_NAMESPACE, name))`` for many names: one SHA-1 per name, then version bits, hex
+    and dashes for all of them at once in numpy, straight into Arrow strings."""
+    sha1, namespace = hashlib.sha1, ACORN_NAMESPACE.bytes
+    digests = b"".join([sha1(namespace + name, usedforsecurity=False).digest()[:16] for name in names])
     n = len(names)
-    raw = np.frombuffer(b"".join(map(digest, names)), dtype=np.uint8).reshape(n, 20)[:, :16].copy()
+    raw = np.frombuffer(digests, dtype=np.uint8).reshape(n, 16).copy()
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50  # version 5
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
     hexed = np.empty((n, 32), dtype=np.uint8)

@@ -5,7 +5,7 @@ import uuid
 import numpy as np
 import pandas as pd
 
-from acorn.columns import CodedColumns, factorize_ids
+from acorn.columns import CodedColumns, factorize_ids, iso_utc
 
 
 def _same_groups(a: np.ndarray, b: np.ndarray) -> bool:
@@ -38,3 +38,12 @@ def test_coded_columns_answer_per_row_with_nulls_never_matching():
     coded = CodedColumns(frame)
     assert coded.isin("currency", ["EUR"]).tolist() == [True, False, False, True]
     assert coded.lookup("currency", {"EUR": 2, "JPY": 0}, -1, np.int64).tolist() == [2, -1, 0, 2]
+
+
+def test_iso_utc_writes_what_strftime_writes_for_any_second_and_keeps_nulls():
+    rng = np.random.default_rng(1)
+    stamps = pd.Series(pd.to_datetime(rng.integers(0, 4_000_000_000, 20_000), unit="s", utc=True))
+    stamps = stamps.astype("datetime64[us, UTC]")
+    stamps[5] = pd.NaT
+    expected = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").astype(object).where(stamps.notna(), None)
+    assert iso_utc(stamps).to_pylist() == expected.tolist()

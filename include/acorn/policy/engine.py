@@ -8,6 +8,7 @@ passes the policy, the rates and the refund history.
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from acorn.columns import CodedColumns
+from acorn.columns import CodedColumns, iso_utc
 from acorn.money import CURRENCY_EXPONENT, convert_minor, div_half_even
 from acorn.policy.fx import cross_rates
 from acorn.policy.rules import SELECTABLE, Policy, Rule
@@ -75,6 +76,10 @@ FLAG_NAMES = (
     "order_context_missing",
 )
 SERIAL_RETURNER_REFUNDS = 4
+#: What :func:`acorn.risk.flags.risk_flags` reads of the facts.
+RISK_INPUTS = ("refund_uid", "line_uid", "buyer_ref", "amount_minor", "refunded_at", "paid_minor")
+#: The fields it gives the rules (a liability rule selecting on one waits for them).
+FLAG_FIELDS = ("duplicate_refund", "exceeds_paid", "buyer_refunds_90d", "serial_returner")
 
 
 #: What the rules need of a refund's order line and order (from the batch, or from the warehouse).
@@ -343,6 +348,17 @@ def decide(
     With ``paused`` (the kill switch) every line the policy would approve goes to review instead.
     """
     facts = facts.copy(deep=False)
+    # the risk flags (grouping ids, sorting by time) run in numpy, pandas and Arrow kernels that release the
+    # GIL: on a second core, beside FX, fees and liability, which do not depend on them
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-flags") as pool:
+        flags = pool.submit(risk_flags, facts[list(RISK_INPUTS)], history)
+        decided = _decide(facts, policy, rates, flags, paused)
+    return decided
+
+
+def _decide(
+    facts: pd.DataFrame, policy: Policy, rates: pd.DataFrame, flags: Future[pd.DataFrame], paused: bool
+) -> Decided:
     coded = CodedColumns(facts)
     rep = policy.reporting_currency
     exp = coded.lookup("currency", CURRENCY_EXPONENT, 2, np.int64)
@@ -358,12 +374,18 @@ def decide(
     cost = amount - returned
     facts["seller_cost_minor"] = cost
     facts["seller_cost_reporting"] = to_reporting(cost)
-    for name, values in risk_flags(facts, history).items():
-        facts[name] = values
-    facts["serial_returner"] = facts["buyer_refunds_90d"].to_numpy() >= SERIAL_RETURNER_REFUNDS
-
     idx = facts.index
+
+    def attach_flags() -> None:
+        if "serial_returner" not in facts:
+            for name, values in flags.result().items():
+                facts[name] = values
+            facts["serial_returner"] = facts["buyer_refunds_90d"].to_numpy() >= SERIAL_RETURNER_REFUNDS
+
+    if any(c.field in FLAG_FIELDS for r in policy.liability_rules for c in r.conditions):
+        attach_flags()
     liability = first_match(facts, policy.liability_rules, coded)
+    attach_flags()
     coded.put("liable_party", liability.astype(np.int32), [r.liable_party for r in policy.liability_rules])
     facts["liable_party"] = _pick(policy.liability_rules, liability, "liable_party", idx)
     rule_claim = _attr(policy.liability_rules, "claim", liability)
@@ -437,10 +459,7 @@ def _claims(facts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
         return pc.fill_null(pc.binary_join_element_wise('"', arrow(col), '"', ""), "null")
 
     def iso(ts: pd.Series) -> pa.Array:
-        seconds = pc.cast(pa.array(ts), pa.timestamp("s", tz="UTC"), safe=False)
-        return pc.fill_null(
-            pc.binary_join_element_wise('"', pc.strftime(seconds, "%Y-%m-%dT%H:%M:%S+00:00"), '"', ""), "null"
-        )
+        return pc.fill_null(pc.binary_join_element_wise('"', iso_utc(ts), '"', ""), "null")
 
     # ids, codes and timestamps; an external id with a quote, backslash or control character is escaped by json
     external = arrow(f["external_refund_id"])
@@ -464,13 +483,17 @@ def _claims(facts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
         ', "rules": ["', arrow(d["decision_rule"]), '", "', arrow(d["liability_rule"]), '"]}',
         "",
     )  # fmt: skip
+
+    def plain(col: pd.Series) -> pd.Series:
+        return col.reset_index(drop=True)
+
     return pd.DataFrame(
         {
-            "claim_id": uids("claim", d["refund_uid"], d["claim_type"]).to_numpy(),
-            "refund_uid": d["refund_uid"].to_numpy(),
-            "claim_type": d["claim_type"].to_numpy(),
-            "counterparty": d["liable_party"].to_numpy(),
-            "currency": f["currency"].to_numpy(),
+            "claim_id": plain(uids("claim", d["refund_uid"], d["claim_type"])),
+            "refund_uid": plain(d["refund_uid"]),
+            "claim_type": plain(d["claim_type"]).astype("string"),
+            "counterparty": plain(d["liable_party"]).astype("string"),
+            "currency": plain(f["currency"]),
             "amount_minor": d["recoverable_minor"].to_numpy(),
             "opens_on": d["claim_opens_on"].to_numpy(),
             "deadline": d["claim_deadline"].to_numpy(),
