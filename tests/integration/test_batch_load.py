@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from acorn import pipeline
-from acorn.landing import batch_folder, read_json, write_json
+from acorn.landing import batch_folder, read_frame, read_json, write_frame, write_json
 from acorn.policy.fx import read_ecb_csv
 from acorn.settings import load_settings
-from acorn.warehouse.load import load_fx_rates
+from acorn.warehouse.load import LoadError, load_fx_rates
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 END = START + timedelta(hours=1)
@@ -35,7 +35,7 @@ def snapshot(conn) -> dict:
 
 
 def run_batch(
-    conn, account, folder: Path, taxonomy, policy, *, start=START, end=END, as_of=None, tamper=None
+    conn, account, folder: Path, taxonomy, policy, *, start=START, end=END, as_of=None, tamper=None, load=True
 ):
     pipeline.extract(
         account,
@@ -51,6 +51,8 @@ def run_batch(
         tamper(folder)
     validated = pipeline.validate_stage(folder, account.id, start, end)
     pipeline.decide_stage(conn, folder, account.id, start, end, policy)
+    if not load:
+        return validated, None
     return validated, pipeline.load_stage(conn, folder, account.id, start, end, "test-run")
 
 
@@ -185,3 +187,21 @@ def test_review_answer_resolves_open_items_once(conn, fx, accounts, taxonomy, po
     assert conn.execute("SELECT responded_by, chosen_option FROM core.review_answers").fetchall() == [
         ("alice", "Reject")
     ]
+
+
+def test_a_decision_for_a_refund_line_not_in_the_batch_stops_the_whole_load(
+    conn, fx, accounts, taxonomy, policy, tmp_path
+):
+    account = accounts["amazon-eu"]
+    folder = batch_folder(tmp_path, account.id, START, END)
+    run_batch(conn, account, folder, taxonomy, policy, load=False)
+    decisions = read_frame(folder, "decisions")
+    stray = "00000000-0000-5000-8000-000000000000"
+    decisions.loc[3, "refund_uid"] = stray
+    write_frame(folder, "decisions", decisions)
+    with pytest.raises(
+        LoadError, match=f"1 decisions name refund lines that are not in the batch \\(first: {stray}\\)"
+    ):
+        pipeline.load_stage(conn, folder, account.id, START, END, "test-run")
+    for table in ("core.batch_ledger", "core.refund_lines", "core.decisions"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
