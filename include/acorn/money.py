@@ -14,6 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from acorn.columns import arrow_strings
+
 #: ISO 4217 minor-unit exponents of the currencies ACORN's channels settle in.
 CURRENCY_EXPONENT: dict[str, int] = {
     "EUR": 2,
@@ -47,8 +49,11 @@ def exponent(currency: str) -> int:
 
 
 def exponents(currencies: pd.Series) -> pd.Series:
-    """Vectorized :func:`exponent`; unknown currencies give <NA>."""
-    return currencies.map(CURRENCY_EXPONENT).astype("Int64")
+    """Vectorized :func:`exponent`; unknown currencies give <NA>. Looked up once per distinct code."""
+    encoded = pc.dictionary_encode(arrow_strings(currencies.astype("string")))
+    table = pa.array([CURRENCY_EXPONENT.get(c) for c in encoded.dictionary.to_pylist()], type=pa.int64())
+    exps = pc.take(table, encoded.indices).to_numpy(zero_copy_only=False)
+    return pd.Series(pd.array(exps, dtype="Int64"), index=currencies.index)
 
 
 def parse_minor(text: pd.Series, currencies: pd.Series) -> tuple[pd.Series, pd.Series]:
