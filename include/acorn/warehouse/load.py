@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
@@ -250,13 +251,13 @@ class Batch:
     def content_hash(self) -> str:
         """Hash of everything the batch would write: same content, same hash, whatever the run (computed once:
         it reads every row)."""
-        digest = hashlib.sha256(self.verdict.encode())
+        digest = hashlib.blake2b(self.verdict.encode(), digest_size=32)
         for name in sorted(self.frames):
             frame = self.frames[name]
-            digest.update(name.encode())
-            digest.update(",".join(frame.columns).encode())
-            if len(frame):
-                digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+            digest.update(f"{name}:{len(frame)}:{','.join(frame.columns)}".encode())
+            for column in frame.columns:
+                for part in _column_bytes(frame[column]):
+                    digest.update(part)
         return digest.hexdigest()
 
     @property
@@ -268,6 +269,34 @@ class Batch:
             self.interval_end.isoformat(),
             self.content_hash,
         )
+
+
+def _column_bytes(col: pd.Series) -> list[bytes]:
+    """A column's values as bytes that depend on its content only, not on how it is chunked or stored: the
+    values' bytes straight from their buffers (hashing 4.5M rows takes well under a second; pandas'
+    ``hash_pandas_object`` took 9 s, row by row through Python objects for text)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return [
+            "\x1f".join(map(str, col.cat.categories)).encode(),
+            col.cat.codes.to_numpy(dtype=np.int64).tobytes(),
+        ]
+    if isinstance(col.dtype, pd.StringDtype):
+        arr = arrow_strings(col)
+        if not len(arr):
+            return []
+        offset_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+        offsets = np.frombuffer(arr.buffers()[1], dtype=offset_type)[arr.offset : arr.offset + len(arr) + 1]
+        valid = pc.is_valid(arr).to_numpy(zero_copy_only=False)
+        data = arr.buffers()[2]
+        text = b"" if data is None else data.to_pybytes()[offsets[0] : offsets[-1]]
+        return [(offsets - offsets[0]).astype(np.int64).tobytes(), np.packbits(valid).tobytes(), text]
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        return [col.array.asi8.tobytes(), np.packbits(col.isna().to_numpy()).tobytes()]
+    missing = col.isna().to_numpy()
+    values = col.to_numpy(dtype=object if missing.any() and col.dtype.kind not in "fmM" else None)
+    if values.dtype == object:
+        return [repr(values.tolist()).encode()]
+    return [np.ascontiguousarray(values).tobytes(), np.packbits(missing).tobytes()]
 
 
 @dataclass
