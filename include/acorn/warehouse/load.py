@@ -22,10 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from acorn.columns import arrow_strings
 from acorn.errors import AcornError
 from acorn.schema import uid
+from acorn.warehouse import binary_copy
 
 COPY_CHUNK_ROWS = 200_000
 
@@ -310,7 +312,22 @@ class LoadResult:
 def copy_frame(
     cur: psycopg.Cursor, table: sql.Composable, frame: pd.DataFrame, columns: tuple[str, ...]
 ) -> None:
-    """Stream a frame into ``table`` with COPY (CSV built by Arrow, in chunks)."""
+    """Stream a frame into ``table`` with COPY, in chunks: binary tuples built in numpy
+    (:mod:`acorn.warehouse.binary_copy`), or CSV built by Arrow when a column is one the binary encoder does
+    not take (the savepoint undoes the partial binary COPY first)."""
+    types = dict(
+        cur.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            (table.as_string(cur),),
+        ).fetchall()
+    )
+    try:
+        with cur.connection.transaction():
+            _copy_binary(cur, table, frame, columns, [types[c] for c in columns])
+        return
+    except binary_copy.NotEncodable:
+        pass
     copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         table, sql.SQL(", ").join(map(sql.Identifier, columns))
     )
@@ -323,6 +340,26 @@ def copy_frame(
             buf = io.BytesIO()
             pacsv.write_csv(chunk, buf, options)
             copy.write(buf.getvalue())
+
+
+def _copy_binary(
+    cur: psycopg.Cursor,
+    table: sql.Composable,
+    frame: pd.DataFrame,
+    columns: tuple[str, ...],
+    types: list[str],
+) -> None:
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
+        table, sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    # a worker thread sends each chunk while the next one is encoded (Arrow and numpy release the GIL)
+    with cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
+        copy.write(binary_copy.HEADER)
+        for start in range(0, len(frame), COPY_CHUNK_ROWS):
+            copy.write(
+                binary_copy.encode_rows(frame.iloc[start : start + COPY_CHUNK_ROWS][list(columns)], types)
+            )
+        copy.write(binary_copy.TRAILER)
 
 
 class LoadError(AcornError):
