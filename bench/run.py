@@ -16,6 +16,7 @@ The table is printed and written to ``bench/results/<UTC time>.json`` with the m
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import json
 import os
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import psycopg
+import pyarrow as pa
 
 from acorn.channels.accounts import load_accounts
 from acorn.channels.demo import generate
@@ -92,7 +94,17 @@ class PeakRss:
             self.peak = max(self.peak, self.proc.memory_info().rss)
 
 
+def release_freed_memory() -> None:
+    """Give memory freed by earlier stages back to the OS (Python's, Arrow's pool, glibc's heap), so a stage's
+    peak RSS counts what it holds, as in the DAG where each stage runs in a process of its own."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def timed(rows: list, stage: str, n: int, fn, *args, note: str = "", **kwargs):
+    release_freed_memory()
     rss = PeakRss()
     with rss.measure():
         t0 = time.perf_counter()
