@@ -22,6 +22,10 @@ class ConfigError(AcornError):
         super().__init__(f"{where}: {message}")
 
 
+class LoadError(AcornError):
+    """A batch that would break the warehouse's integrity; nothing of it is written."""
+
+
 class WarehouseUnavailable(AcornError):
     """The warehouse cannot be reached with the configured setting."""
 

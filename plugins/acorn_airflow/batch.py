@@ -20,8 +20,8 @@ from airflow.sdk import (
     task_group,
 )
 
-#: Configuration errors, refused credentials and payloads of the wrong shape do not heal by retrying: fail at
-#: once, clearly. A channel that stayed unavailable through the client's own retries is retried by Airflow.
+#: Configuration errors, refused credentials, payloads of the wrong shape and batches whose files disagree do not
+#: heal by retrying: fail at once, clearly. A channel that stayed unavailable through the client's own retries is retried by Airflow.
 NO_RETRY_ON_CONFIG = ExceptionRetryPolicy(
     rules=[
         RetryRule(
@@ -38,6 +38,11 @@ NO_RETRY_ON_CONFIG = ExceptionRetryPolicy(
             exception="acorn.connectors.http.PayloadError",
             action=RetryAction.FAIL,
             reason="the payload is kept in the landing folder; fix the mapper, then clear",
+        ),
+        RetryRule(
+            exception="acorn.errors.LoadError",
+            action=RetryAction.FAIL,
+            reason="the batch's own files disagree (a decision without its refund line): clear its decide task",
         ),
     ]
 )

@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 
 from acorn import pipeline
+from acorn.errors import LoadError
 from acorn.landing import batch_folder, read_frame, read_json, write_frame, write_json
 from acorn.policy.fx import read_ecb_csv
 from acorn.settings import load_settings
-from acorn.warehouse.load import LoadError, load_fx_rates
+from acorn.warehouse.load import load_fx_rates
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 END = START + timedelta(hours=1)

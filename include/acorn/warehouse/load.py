@@ -25,7 +25,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from acorn.columns import arrow_strings
-from acorn.errors import AcornError
+from acorn.errors import LoadError
 from acorn.schema import uid
 from acorn.warehouse import binary_copy
 
@@ -360,10 +360,6 @@ def _copy_binary(
                 binary_copy.encode_rows(frame.iloc[start : start + COPY_CHUNK_ROWS][list(columns)], types)
             )
         copy.write(binary_copy.TRAILER)
-
-
-class LoadError(AcornError):
-    """A batch that would break the warehouse's integrity; nothing of it is written."""
 
 
 def check_references(batch: Batch) -> None:
