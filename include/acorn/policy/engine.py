@@ -336,7 +336,8 @@ PAUSED_RULE = (
 
 
 def _attr(rules: tuple[Rule, ...], attr: str, chosen: np.ndarray) -> np.ndarray:
-    """The ``attr`` of each row's chosen rule, as a numpy array of objects (for tests, not for output)."""
+    """The ``attr`` of each row's chosen rule as an object array, for comparisons in numpy (the output
+    columns are built by :func:`_take`)."""
     return np.array([getattr(r, attr) for r in rules], dtype=object)[chosen]
 
 

@@ -275,8 +275,8 @@ class Batch:
 
 def _column_bytes(col: pd.Series) -> list[bytes]:
     """A column's values as bytes that depend on its content only, not on how it is chunked or stored: the
-    values' bytes straight from their buffers (hashing 4.5M rows takes well under a second; pandas'
-    ``hash_pandas_object`` took 9 s, row by row through Python objects for text)."""
+    values' bytes straight from their buffers (0.5 s per 730k canonical rows, where pandas'
+    ``hash_pandas_object`` took 1.5 s, row by row through Python objects for text)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         return [
             "\x1f".join(map(str, col.cat.categories)).encode(),
