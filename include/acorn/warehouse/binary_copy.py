@@ -80,7 +80,8 @@ def _text(col: pd.Series, prefix: bytes = b"") -> pa.Array:
     header = np.where(missing, -1, lengths + len(prefix)).astype(">i4").view(np.uint8)
     parts = [_binary(np.arange(0, 4 * (len(arr) + 1), 4, dtype=np.int64), header)]
     if prefix:
-        parts.append(pa.array(np.where(missing, b"", prefix).tolist(), type=pa.large_binary()))
+        none = pa.scalar(b"", pa.large_binary())
+        parts.append(pc.if_else(pa.array(missing), none, pa.scalar(prefix, pa.large_binary())))
     parts.append(pc.fill_null(arr, b""))
     return pc.binary_join_element_wise(*parts, pa.scalar(b"", pa.large_binary()))
 
@@ -104,13 +105,13 @@ def _uuid(col: pd.Series) -> pa.Array:
 
 
 def _field(col: pd.Series, pg_type: str) -> pa.Array:
-    missing = col.isna().to_numpy()
     if pg_type == "uuid":
         return _uuid(col)
     if pg_type in ("text", "character varying") or pg_type.startswith(("character(", "character varying(")):
         return _text(col)
     if pg_type == "jsonb":
         return _text(col, prefix=b"\x01")  # jsonb's binary form: version 1, then the JSON text
+    missing = col.isna().to_numpy()
     if pg_type in ("bigint", "integer", "smallint"):
         ints = col.to_numpy(dtype=np.int64, na_value=0)
         return _fixed(ints, missing, {"bigint": ">i8", "integer": ">i4", "smallint": ">i2"}[pg_type])
@@ -138,4 +139,4 @@ def encode_rows(frame: pd.DataFrame, pg_types: list[str]) -> bytes:
     count = pa.scalar(np.array([len(fields)], dtype=">i2").tobytes(), pa.large_binary())
     rows = pc.binary_join_element_wise(count, *fields, pa.scalar(b"", pa.large_binary()))
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
-    return rows.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]] if len(rows) else b""
+    return rows.buffers()[2].slice(offsets[0], offsets[-1] - offsets[0]).to_pybytes() if len(rows) else b""
