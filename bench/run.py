@@ -2,8 +2,9 @@
 
 For each size (100k and 1M refund lines by default, 10M with ``--big``) the demo generator makes N refund
 lines with their order lines and orders; then each stage is timed on those rows with its peak RSS:
-normalize, validate (GX, full suite, row failures captured), decide (full default policy), load (into a
-fresh warehouse database, one transaction). In the same run, on the same rows:
+normalize, validate (GX, full suite, row failures captured), decide (the join of refund lines to their order
+lines and orders, then the engine with the full default policy), load (into a fresh warehouse database, one
+transaction). In the same run, on the same rows:
 
 - the physical limit of the load: psycopg 3 binary COPY of the same frames into identical tables without
   indexes or constraints (tuples built in numpy: ``write_row`` builds them a Python row at a time);
@@ -259,10 +260,19 @@ def bench_size(n_refunds: int, server: str, ctx: dict) -> dict:
     del canonical
     gc.collect()
     c = validated.canonical
-    facts = build_facts(c.refund_lines, c.order_lines, c.orders)
+    facts = timed(
+        rows,
+        "decide: join order context",
+        n,
+        build_facts,
+        c.refund_lines,
+        c.order_lines,
+        c.orders,
+        note="refund lines to their order lines and orders",
+    )
     decided = timed(
         rows,
-        "decide (full policy)",
+        "decide: engine (full policy)",
         len(facts),
         lambda: decide(facts, ctx["policy"], ctx["rates"], empty_history()),
     )
@@ -354,17 +364,32 @@ def _summarize(n: int, rows: list[dict]) -> dict:
     by = {r["stage"]: r for r in rows}
     load, limit = by["load (one transaction)"], by["limit: binary COPY"]
     to_sql, apply_ = by["naive: to_sql"], by["naive: apply(axis=1) rules"]
+    join, engine = by["decide: join order context"], by["decide: engine (full policy)"]
+    decide_stage = {
+        "stage": "decide (join + engine)",
+        "rows": engine["rows"],
+        "seconds": join["seconds"] + engine["seconds"],
+        "peak_rss_gib": max(join["peak_rss_gib"], engine["peak_rss_gib"]),
+        "note": "the DAG's decide task, without its Parquet reads",
+    }
+    decide_stage["rows_per_s"] = decide_stage["rows"] / decide_stage["seconds"]
+    rows.insert(rows.index(engine) + 1, decide_stage)
+    by[decide_stage["stage"]] = decide_stage
     pipeline_stages = [
         "normalize",
         "validate (GX, full suite)",
-        "decide (full policy)",
+        "decide (join + engine)",
         "load (one transaction)",
     ]
     end_to_end = sum(by[s]["seconds"] for s in pipeline_stages)
     naive_load_s = load["rows"] / to_sql["rows_per_s"]
     naive_rules_s = n / apply_["rows_per_s"]
-    naive_total = (
-        by["normalize"]["seconds"] + by["validate (GX, full suite)"]["seconds"] + naive_rules_s + naive_load_s
+    naive_total = (  # the naive pipeline is given our join: only its rules and its load differ
+        by["normalize"]["seconds"]
+        + by["validate (GX, full suite)"]["seconds"]
+        + join["seconds"]
+        + naive_rules_s
+        + naive_load_s
     )
     limit_rate = limit["rows_per_s"]
     for r in rows:
@@ -373,7 +398,7 @@ def _summarize(n: int, rows: list[dict]) -> dict:
             if r["stage"].startswith(("load", "limit", "naive: to_sql"))
             else None
         )
-    by["decide (full policy)"]["vs_naive"] = by["decide (full policy)"]["rows_per_s"] / apply_["rows_per_s"]
+    engine["vs_naive"] = engine["rows_per_s"] / apply_["rows_per_s"]
     load["vs_naive"] = load["rows_per_s"] / to_sql["rows_per_s"]
     rows.append(
         {
@@ -435,10 +460,16 @@ def check_targets(result: dict, parse: dict[str, float]) -> list[tuple[str, str,
             by["load (one transaction)"]["vs_limit"] >= TARGETS_1M["load_vs_copy"],
         ),
         (
-            "decide (full stage)",
-            f"{by['decide (full policy)']['rows_per_s']:,.0f} lines/s",
+            "decide (join + engine)",
+            f"{by['decide (join + engine)']['rows_per_s']:,.0f} lines/s",
             ">= 1,000,000 lines/s",
-            by["decide (full policy)"]["rows_per_s"] >= TARGETS_1M["decide_lines_per_s"],
+            by["decide (join + engine)"]["rows_per_s"] >= TARGETS_1M["decide_lines_per_s"],
+        ),
+        (
+            "decide: engine alone",
+            f"{by['decide: engine (full policy)']['rows_per_s']:,.0f} lines/s",
+            ">= 1,000,000 lines/s",
+            by["decide: engine (full policy)"]["rows_per_s"] >= TARGETS_1M["decide_lines_per_s"],
         ),
         (
             "decide: rules alone",

@@ -66,8 +66,8 @@ def factorize_ids(col: pd.Series) -> np.ndarray:
     """Codes ``0..k-1`` grouping equal values of an id column, exactly (nulls get -1).
 
     Fixed-width ids (UUID text, hex digests: every id ACORN mints) are folded into one 64-bit key per row in
-    numpy, the keys factorized, and each row compared word for word with the first row of its group; any
-    other column, or a (never yet seen) key collision, goes through pandas' exact factorize.
+    numpy, the keys factorized, and each row of a group of several compared word for word with the group's
+    first row; any other column, or a (never yet seen) key collision, goes through pandas' exact factorize.
     """
     arr = arrow_strings(col)
     if arr.null_count:
@@ -75,34 +75,92 @@ def factorize_ids(col: pd.Series) -> np.ndarray:
         codes = np.full(len(arr), -1, dtype=np.int64)
         codes[valid] = factorize_ids(col[valid])
         return codes
-    codes = _fixed_width_codes(arr)
-    return pd.factorize(col)[0] if codes is None else codes
-
-
-def _fixed_width_codes(arr: pa.Array) -> np.ndarray | None:
-    n = len(arr)
-    if n == 0:
-        return None
-    offset_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(arr.buffers()[1], dtype=offset_type)[arr.offset : arr.offset + n + 1]
-    width = int(offsets[1] - offsets[0])
-    if width < 8 or not (np.diff(offsets) == width).all():
-        return None
-    words = -(-width // 8)
-    padded = np.zeros((n, words * 8), dtype=np.uint8)
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    padded[:, :width] = data.reshape(n, width)
-    blocks = padded.view(np.uint64)
-    key = blocks[:, 0].copy()
-    for j in range(1, words):
-        key *= _MIX
-        key ^= blocks[:, j]
-    codes = pd.factorize(key)[0]
+    ids = _FixedIds.of(arr)
+    if ids is None:
+        return pd.factorize(col)[0]
+    codes = pd.factorize(ids.key())[0]
     # pandas numbers codes by first appearance: a code's first row is where the running maximum grows
     firsts = np.flatnonzero(codes > np.r_[-1, np.maximum.accumulate(codes)[:-1]])
-    if (blocks != blocks[firsts[codes]]).any():
-        return None
-    return codes
+    rows = np.flatnonzero(firsts[codes] != np.arange(len(codes)))  # rows that are not their group's first
+    return codes if ids.same(rows, ids, firsts[codes[rows]]) else pd.factorize(col)[0]
+
+
+def id_positions(keys: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Position in ``ids`` of each value of ``keys`` (its first occurrence), -1 where absent or null.
+
+    The join of a million refund lines to their order lines and orders: fixed-width ids are looked up by
+    their 64-bit folded keys (1.5x faster than Arrow's ``index_in`` on the text) and every match is
+    confirmed word for word; anything else (other ids, repeated or colliding keys) goes through ``index_in``.
+    """
+    wanted, known = arrow_strings(keys), arrow_strings(ids)
+    if wanted.null_count:
+        valid = pc.is_valid(wanted).to_numpy(zero_copy_only=False)
+        at = np.full(len(wanted), -1, dtype=np.int64)
+        at[valid] = id_positions(keys[valid], ids)
+        return at
+    wanted_ids = _FixedIds.of(wanted)
+    known_ids = None if wanted_ids is None else _FixedIds.of(known)
+    if known_ids is not None:
+        index = pd.Index(known_ids.key())
+        if index.is_unique:  # a repeated id (or key) needs "first occurrence": the exact path
+            at = index.get_indexer(wanted_ids.key()).astype(np.int64)
+            found = np.flatnonzero(at >= 0)
+            if wanted_ids.same(found, known_ids, at[found]):
+                return at
+    found = pc.index_in(wanted, value_set=known)
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def take_rows(col: pd.Series, at: np.ndarray) -> pd.Series:
+    """Rows ``at`` of ``col`` on a fresh range index; ``-1`` gives a missing value (integers become ``Int64``)."""
+    missing = at < 0
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu":
+        values = col.to_numpy(dtype=np.int64)
+        taken = values[np.where(missing, 0, at)] if len(values) else np.zeros(len(at), dtype=np.int64)
+        return pd.Series(pd.arrays.IntegerArray(taken, missing))
+    return pd.Series(col.array.take(at, allow_fill=True))
+
+
+class _FixedIds:
+    """A string array of one fixed width (8 bytes or more, no nulls) read in place: each value as a record
+    (``V<width>``, for exact comparisons) and as 64-bit words, each word one strided view of the data buffer
+    (the last word overlaps the one before when the width is not a multiple of 8, so every byte counts)."""
+
+    def __init__(self, records: np.ndarray, words: list[np.ndarray]) -> None:
+        self.records, self.words = records, words
+
+    @classmethod
+    def of(cls, arr: pa.Array) -> _FixedIds | None:
+        n = len(arr)
+        if n == 0 or arr.null_count:
+            return None
+        offset_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+        offsets = np.frombuffer(arr.buffers()[1], dtype=offset_type)[arr.offset : arr.offset + n + 1]
+        width, first = int(offsets[1] - offsets[0]), int(offsets[0])
+        if width < 8 or not (np.diff(offsets) == width).all():
+            return None
+        data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+        records = np.ndarray((n,), dtype=f"V{width}", buffer=data, offset=first)
+        starts = sorted({min(8 * j, width - 8) for j in range(-(-width // 8))})
+        words = [
+            np.ndarray((n,), dtype=np.uint64, buffer=data, offset=first + s, strides=(width,)) for s in starts
+        ]
+        return cls(records, words)
+
+    def key(self) -> np.ndarray:
+        """One 64-bit key per value, mixed from all its words."""
+        key = self.words[0].copy()
+        for word in self.words[1:]:
+            key *= _MIX
+            key ^= word
+        return key
+
+    def same(self, rows: np.ndarray, other: _FixedIds, other_rows: np.ndarray) -> bool:
+        """Values ``rows`` of these ids equal values ``other_rows`` of ``other``, byte for byte."""
+        if self.records.dtype != other.records.dtype:
+            return False
+        mine, theirs = self.records[rows], other.records[other_rows]
+        return bool((mine.view(np.uint8) == theirs.view(np.uint8)).all())
 
 
 def iso_utc(values: pd.Series) -> pa.Array:

@@ -5,7 +5,7 @@ import uuid
 import numpy as np
 import pandas as pd
 
-from acorn.columns import CodedColumns, factorize_ids, iso_utc
+from acorn.columns import CodedColumns, factorize_ids, id_positions, iso_utc, take_rows
 
 
 def _same_groups(a: np.ndarray, b: np.ndarray) -> bool:
@@ -47,3 +47,40 @@ def test_iso_utc_writes_what_strftime_writes_for_any_second_and_keeps_nulls():
     stamps[5] = pd.NaT
     expected = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").astype(object).where(stamps.notna(), None)
     assert iso_utc(stamps).to_pylist() == expected.tolist()
+
+
+def _index_in(keys: pd.Series, ids: pd.Series) -> list[int]:
+    first = {}
+    for i, v in enumerate(ids.tolist()):
+        first.setdefault(v, i)
+    return [first.get(k, -1) if k is not pd.NA else -1 for k in keys.tolist()]
+
+
+def test_id_positions_find_each_uuid_where_a_dictionary_would():
+    rng = np.random.default_rng(3)
+    ids = pd.Series([str(uuid.uuid4()) for _ in range(3000)], dtype="string")
+    strangers = [str(uuid.uuid4()) for _ in range(200)]
+    keys = pd.Series([*ids.sample(2000, random_state=1), *strangers], dtype="string").sample(
+        frac=1, random_state=2
+    )
+    keys[rng.integers(0, len(keys), 30)] = pd.NA
+    assert id_positions(keys, ids).tolist() == _index_in(keys, ids)
+
+
+def test_id_positions_take_the_first_of_repeated_ids_and_any_width():
+    ids = pd.Series(["0123456789abcdef-x", "0123456789abcdef-y", "0123456789abcdef-x"], dtype="string")
+    keys = pd.Series(["0123456789abcdef-x", "0123456789abcdef-y", "0123456789abcdef-z"], dtype="string")
+    assert id_positions(keys, ids).tolist() == [0, 1, -1]
+    mixed = pd.Series(["A-1", "B-22", "C-333"], dtype="string")
+    assert id_positions(pd.Series(["C-333", "A-1", "D"], dtype="string"), mixed).tolist() == [2, 0, -1]
+    assert id_positions(keys, pd.Series([], dtype="string")).tolist() == [-1, -1, -1]
+
+
+def test_take_rows_gives_missing_values_for_minus_one_and_keeps_integers_exact():
+    money = pd.Series([2**62 + 1, 5, -7], dtype="int64")
+    taken = take_rows(money, np.array([2, -1, 0]))
+    assert str(taken.dtype) == "Int64"
+    assert taken.tolist() == [-7, pd.NA, 2**62 + 1]
+    text = pd.Series(["a", "b"], dtype="string")
+    assert take_rows(text, np.array([1, -1])).tolist() == ["b", pd.NA]
+    assert take_rows(pd.Series([], dtype="int64"), np.array([-1])).tolist() == [pd.NA]
