@@ -24,6 +24,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -40,14 +41,16 @@ import pyarrow as pa
 from acorn.channels.accounts import load_accounts
 from acorn.channels.demo import generate
 from acorn.columns import CodedColumns
+from acorn.landing import read_frame, write_frame
 from acorn.normalize import normalize
-from acorn.policy.engine import build_facts, decide, first_match
+from acorn.policy.engine import CODED_COLUMNS, build_facts, decide, first_match
 from acorn.policy.fx import read_ecb_csv
 from acorn.policy.rules import load_policy
 from acorn.policy.taxonomy import load_taxonomy
 from acorn.quality.validate import validate
 from acorn.review import review_items
 from acorn.risk.flags import empty_history
+from acorn.schema import ENTITIES
 from acorn.settings import load_settings
 from acorn.warehouse import binary_copy, embedded
 from acorn.warehouse.load import TARGETS, Batch, load_batch
@@ -259,47 +262,65 @@ def bench_size(n_refunds: int, server: str, ctx: dict) -> dict:
     )
     del canonical
     gc.collect()
-    c = validated.canonical
+    # as in the DAG, the decide and load tasks read the validated frames from the landing (Parquet); the
+    # decide task reads the columns the rules select on as categoricals
+    landing = tempfile.TemporaryDirectory(prefix="acorn-bench-")
+    folder = Path(landing.name)
+    for name in ENTITIES:
+        write_frame(folder, f"valid_{name}", getattr(validated.canonical, name))
+    quarantine = validated.canonical.quarantine
+    del validated
+    gc.collect()
+    landed = {name: read_frame(folder, f"valid_{name}", CODED_COLUMNS[name]) for name in ENTITIES}
     facts = timed(
         rows,
         "decide: join order context",
         n,
         build_facts,
-        c.refund_lines,
-        c.order_lines,
-        c.orders,
+        landed["refund_lines"],
+        landed["order_lines"],
+        landed["orders"],
         note="refund lines to their order lines and orders",
     )
     decided = timed(
         rows,
         "decide: engine (full policy)",
         len(facts),
-        lambda: decide(facts, ctx["policy"], ctx["rates"], empty_history()),
+        decide,
+        facts,
+        ctx["policy"],
+        ctx["rates"],
+        empty_history(),
     )
     timed(
         rows,
         "decide: rules alone",
         len(facts),
-        lambda: _rules_alone(decided.facts, ctx["policy"]),
+        _rules_alone,
+        decided.facts,
+        ctx["policy"],
         note="liability + outcome, 25 rules",
     )
     items = review_items(
         decided.decisions,
-        c.refund_lines,
+        landed["refund_lines"],
         account_id=account.id,
         interval_start=START,
         interval_end=START + timedelta(days=1),
         hold=None,
     )
-    frames = {
-        "orders": c.orders,
-        "order_lines": c.order_lines,
-        "refund_lines": c.refund_lines,
+    naive_facts = decided.facts.iloc[:NAIVE_SAMPLE].copy()
+    del landed, facts
+    frames = {name: read_frame(folder, f"valid_{name}") for name in ("orders", "order_lines", "refund_lines")}
+    landing.cleanup()
+    frames |= {
         "decisions": decided.decisions,
         "claims": decided.claims,
         "review_items": items,
-        "quarantine": c.quarantine,
+        "quarantine": quarantine,
     }
+    del decided
+    gc.collect()
     total_rows = sum(len(f) for f in frames.values())
     dsn = fresh_database(server)
     try:
@@ -332,7 +353,6 @@ def bench_size(n_refunds: int, server: str, ctx: dict) -> dict:
             )
     finally:
         drop_database(server, dsn)
-    naive_facts = decided.facts.iloc[:sample].copy()
     timed(
         rows,
         "naive: apply(axis=1) rules",

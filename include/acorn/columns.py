@@ -29,6 +29,16 @@ def arrow_strings(col: pd.Series) -> pa.Array:
     return pa.array(col.astype("string").astype(object).where(col.notna(), None), type=pa.string())
 
 
+def text_rows(col: pd.Series, rows: np.ndarray) -> pa.Array:
+    """Rows ``rows`` of a text column as an Arrow string array; a categorical goes through its codes, so only
+    the rows taken become strings."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()[rows]
+        categories = pa.array(col.cat.categories.astype(object), type=pa.string())
+        return pc.take(categories, pa.array(codes, mask=codes < 0))
+    return arrow_strings(col).take(pa.array(rows)).cast(pa.string())
+
+
 class CodedColumns:
     """Text columns of ``frame``, each dictionary-encoded on first use; null rows get code -1."""
 
@@ -41,10 +51,15 @@ class CodedColumns:
         self._codes[name] = (codes, values)
 
     def codes(self, name: str) -> tuple[np.ndarray, list[Any]]:
+        """Each row's code and the values the codes stand for; a categorical column is taken as it is."""
         if name not in self._codes:
-            encoded = pc.dictionary_encode(arrow_strings(self.frame[name]))
-            codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-            self._codes[name] = (codes.astype(np.int32, copy=False), encoded.dictionary.to_pylist())
+            col = self.frame[name]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                self._codes[name] = (col.cat.codes.to_numpy().astype(np.int32), col.cat.categories.tolist())
+            else:
+                encoded = pc.dictionary_encode(arrow_strings(col))
+                codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+                self._codes[name] = (codes.astype(np.int32, copy=False), encoded.dictionary.to_pylist())
         return self._codes[name]
 
     def apply(self, name: str, fn: Callable[[Any], Any], dtype: Any) -> np.ndarray:

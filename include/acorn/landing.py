@@ -8,6 +8,7 @@ imports Airflow. Only the folder's URI travels between tasks.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -33,9 +34,11 @@ def write_frame(folder: PathLike, name: str, frame: pd.DataFrame) -> None:
         frame.to_parquet(fh, compression="zstd", index=False)
 
 
-def read_frame(folder: PathLike, name: str) -> pd.DataFrame:
+def read_frame(folder: PathLike, name: str, dictionaries: Sequence[str] = ()) -> pd.DataFrame:
+    """The frame ``name`` of a batch; ``dictionaries`` are text columns to read as categoricals, straight
+    from Parquet's dictionary pages (no string is materialized)."""
     with (folder / f"{name}.parquet").open("rb") as fh:
-        return pd.read_parquet(fh)
+        return pd.read_parquet(fh, read_dictionary=list(dictionaries) or None)
 
 
 def write_json(folder: PathLike, name: str, data: dict) -> None:

@@ -107,13 +107,19 @@ def to_minor(amount: Decimal | str, currency: str) -> int:
     return int(value)
 
 
-def div_half_even(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """Integer division rounding half to even (banker's rounding), the accounting convention."""
-    q = num // den
-    r = num - q * den
+def div_half_even(num: np.ndarray, den: np.ndarray | int) -> np.ndarray:
+    """Integer division rounding half to even (banker's rounding), the accounting convention; ``den > 0``.
+
+    One ``divmod`` for int64 (integer division is the costly part; numpy divides faster still by a scalar
+    ``den``); Python integers (object arrays, for products beyond int64) divide twice.
+    """
+    if np.asarray(num).dtype == object:
+        q = num // den
+        r = num - q * den
+    else:
+        q, r = np.divmod(num, den)
     twice = 2 * r
-    up = (twice > den) | ((twice == den) & (q % 2 == 1))
-    return q + up
+    return q + ((twice > den) | ((twice == den) & (q & 1 == 1)))
 
 
 def convert_minor(
@@ -130,11 +136,12 @@ def convert_minor(
     amount = np.asarray(amount_minor, dtype=np.int64)
     rate = np.asarray(rate_scaled, dtype=np.int64)
     shift = exp_to - np.asarray(exp_from, dtype=np.int64)
-    num_pow = (10 ** np.clip(shift, 0, None)).astype(np.int64)
-    den_pow = (10 ** np.clip(-shift, 0, None)).astype(np.int64)
+    powers = 10 ** np.arange(19, dtype=np.int64)  # looked up, not raised, per row
+    num_pow, den_pow = powers[np.clip(shift, 0, 18)], powers[np.clip(-shift, 0, 18)]
     bound = int(np.abs(amount).max(initial=0)) * int(rate.max(initial=0)) * int(num_pow.max(initial=1))
     if bound < 2**62:
-        return div_half_even(amount * rate * num_pow, RATE_SCALE * den_pow)
+        one_den = len(den_pow) and (den_pow == den_pow[0]).all()  # a scalar divides faster
+        return div_half_even(amount * rate * num_pow, RATE_SCALE * (int(den_pow[0]) if one_den else den_pow))
     num = amount.astype(object) * rate.astype(object) * num_pow.astype(object)
     return div_half_even(num, den_pow.astype(object) * RATE_SCALE).astype(np.int64)
 

@@ -31,7 +31,7 @@ from acorn.connectors.payloads import read_payloads, write_payloads
 from acorn.landing import PathLike, read_frame, read_json, write_frame, write_json
 from acorn.money import describe_sums, sums_by_currency
 from acorn.normalize import Canonical, normalize
-from acorn.policy.engine import build_facts, decide
+from acorn.policy.engine import CODED_COLUMNS, build_facts, decide
 from acorn.policy.rules import Policy
 from acorn.policy.taxonomy import Taxonomy
 from acorn.quality.validate import validate
@@ -214,9 +214,9 @@ def decide_stage(
     paused: bool = False,
 ) -> dict:
     """Decide every valid refund line with the policy, the warehouse's rates and history."""
-    refunds = read_frame(folder, "valid_refund_lines")
-    lines = read_frame(folder, "valid_order_lines")
-    orders = read_frame(folder, "valid_orders")
+    refunds = read_frame(folder, "valid_refund_lines", CODED_COLUMNS["refund_lines"])
+    lines = read_frame(folder, "valid_order_lines", CODED_COLUMNS["order_lines"])
+    orders = read_frame(folder, "valid_orders", CODED_COLUMNS["orders"])
     verdict = read_json(folder, "verdict")
     missing = sorted(set(refunds["line_uid"]) - set(lines["line_uid"]))
     if missing:

@@ -1,13 +1,17 @@
 """Table-driven checks of the default policy; every expected amount is worked out by hand in the comment."""
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acorn.policy.engine import build_facts, decide
+from acorn.channels.demo import generate
+from acorn.landing import read_frame, write_frame
+from acorn.normalize import normalize
+from acorn.policy.engine import CODED_COLUMNS, build_facts, decide
 from acorn.risk.flags import empty_history
 
 from .policy_cases import REFUNDED_AT, case
@@ -293,3 +297,32 @@ def test_every_line_gets_exactly_one_outcome_and_the_parts_add_up(
     assert row.borne_by_seller_minor + row.borne_by_counterparty_minor == row.seller_cost_minor + label_seller
     assert row.refund_admin_fee_minor >= 0
     assert isinstance(int(row.amount_reporting_minor), int)
+
+
+def test_facts_read_from_the_landing_as_categoricals_decide_exactly_as_text(
+    accounts, taxonomy, policy, rates, tmp_path
+):
+    """The decide task reads the columns rules select on as categoricals; nothing it decides may change."""
+    day = datetime(2026, 11, 2, tzinfo=UTC)
+    batch = generate(accounts["amazon-eu"], day, day + timedelta(hours=6), lines_per_hour=400)
+    canonical = normalize(batch, taxonomy, b"k")
+    landed = {}
+    for name, columns in CODED_COLUMNS.items():
+        write_frame(tmp_path, name, getattr(canonical, name))
+        landed[name] = read_frame(tmp_path, name, columns)
+    assert isinstance(landed["orders"]["fulfillment_model"].dtype, pd.CategoricalDtype)
+    # a refund whose order line and order the batch does not hold: its context comes back missing
+    orphan = canonical.order_lines["line_uid"] == canonical.refund_lines["line_uid"].iloc[0]
+    lines = [canonical.order_lines[~orphan], landed["order_lines"][~orphan.to_numpy()]]
+    as_text = decide(
+        build_facts(canonical.refund_lines, lines[0], canonical.orders), policy, rates, empty_history()
+    )
+    as_codes = decide(
+        build_facts(landed["refund_lines"], lines[1], landed["orders"]), policy, rates, empty_history()
+    )
+    assert len(as_text.claims) > 0
+    assert as_text.decisions["outcome"].nunique() >= 3
+    assert as_codes.facts["order_context_missing"].sum() == as_text.facts["order_context_missing"].sum() >= 1
+    for name in ("decisions", "claims"):
+        text, codes = getattr(as_text, name), getattr(as_codes, name)
+        pd.testing.assert_frame_equal(codes, text)

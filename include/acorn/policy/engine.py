@@ -8,6 +8,7 @@ passes the policy, the rates and the refund history.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -16,9 +17,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from acorn.columns import CodedColumns, id_positions, iso_utc, take_rows
+from acorn.columns import CodedColumns, id_positions, iso_utc, take_rows, text_rows
 from acorn.money import CURRENCY_EXPONENT, convert_minor, div_half_even
-from acorn.policy.fx import cross_rates
+from acorn.policy.fx import DAY_US, cross_rates
 from acorn.policy.rules import SELECTABLE, Policy, Rule
 from acorn.risk.flags import risk_flags
 from acorn.schema import uids
@@ -76,11 +77,31 @@ FLAG_NAMES = (
     "order_context_missing",
 )
 SERIAL_RETURNER_REFUNDS = 4
+#: Liable parties as codes for arithmetic in numpy (the counterparties, who can be claimed against, last).
+PARTY_CODES = {"seller": 0, "customer": 1, "marketplace": 2, "carrier": 3}
+SELLER, CUSTOMER, MARKETPLACE = PARTY_CODES["seller"], PARTY_CODES["customer"], PARTY_CODES["marketplace"]
 #: What :func:`acorn.risk.flags.risk_flags` reads of the facts.
 RISK_INPUTS = ("refund_uid", "line_uid", "buyer_ref", "amount_minor", "refunded_at", "paid_minor")
 #: The fields it gives the rules (a liability rule selecting on one waits for them).
 FLAG_FIELDS = ("duplicate_refund", "exceeds_paid", "buyer_refunds_90d", "serial_returner")
 
+
+#: The text columns rules select on, per canonical entity. The decide task reads them from the landing as
+#: categoricals (Parquet keeps them as dictionaries): :class:`CodedColumns` then takes their codes as they are
+#: instead of encoding a million strings each (0.25 s a batch for the nine).
+CODED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "refund_lines": (
+        "account_id",
+        "channel",
+        "marketplace",
+        "event_type",
+        "currency",
+        "reason",
+        "disposition",
+    ),
+    "order_lines": ("category",),
+    "orders": ("fulfillment_model", "ship_method"),
+}
 
 #: What the rules need of a refund's order line and order (from the batch, or from the warehouse).
 LINE_CONTEXT = (
@@ -225,9 +246,7 @@ def _fees(
     num, den = policy.admin_fee_referral_share.as_integer_ratio()
     cap = policy.admin_fee_max_units * 10**exp
     applies = coded.isin("channel", policy.admin_fee_channels) & coded.isin("event_type", ["REFUND"])
-    admin = np.where(
-        applies, np.minimum(cap, div_half_even(referral_refunded * num, np.full_like(exp, den))), 0
-    )
+    admin = np.where(applies, np.minimum(cap, div_half_even(referral_refunded * num, den)), 0)
     returned = np.where(applies, referral_refunded - admin, 0)
     return admin, returned
 
@@ -250,7 +269,7 @@ def _bearers(
     - the return label of a returned item the seller ships a label for: the seller when the reason is the
       seller's fault (policy ``return_labels``), else the customer.
 
-    ``party`` is each line's liable party as an array of names. ``borne_by_seller + borne_by_counterparty =
+    ``party`` is each line's liable party as a code of :data:`PARTY_CODES`. ``borne_by_seller + borne_by_counterparty =
     seller_cost + the label the seller pays``, exactly. The sentence naming each part's bearer is derived
     from these columns in ``mart.refunds.cost_bearers``.
     """
@@ -260,9 +279,7 @@ def _bearers(
     label = np.where(takes_label, label_cost, 0)
     seller_pays = coded.isin("reason", policy.label_seller_reasons)
     payer = np.where(label > 0, np.where(seller_pays, 1, 2), 0)  # none, seller, customer
-    counterparty = np.where(
-        (party == "marketplace") | (party == "carrier"), cost, np.where(party == "customer", recoverable, 0)
-    )
+    counterparty = np.where(party >= MARKETPLACE, cost, np.where(party == CUSTOMER, recoverable, 0))
     label_seller = np.where(seller_pays, label, 0)
     restocking = facts["restocking_fee_minor"].to_numpy(dtype=np.int64)
     return {
@@ -287,7 +304,7 @@ def _vat(facts: pd.DataFrame, coded: CodedColumns, policy: Policy) -> dict[str, 
         + facts["shipping_minor"].to_numpy(dtype=np.int64)
         - facts["promotion_minor"].to_numpy(dtype=np.int64)
     )
-    expected = div_half_even(net * rate, np.full(len(facts), 10**6, dtype=np.int64))
+    expected = div_half_even(net * rate, 10**6)
     credit_note = coded.isin("marketplace", policy.credit_note_marketplaces) & coded.isin(
         "event_type", ["REFUND"]
     )
@@ -311,29 +328,30 @@ def _flags_text(facts: pd.DataFrame) -> pd.Series:
 
 
 def _claim_windows(
-    facts: pd.DataFrame, coded: CodedColumns, claims: np.ndarray, claim_type: np.ndarray, policy: Policy
+    facts: pd.DataFrame, coded: CodedColumns, claims: np.ndarray, liability: np.ndarray, policy: Policy
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Opening day and deadline of each claim row: the marketplace's window for the claim type, else the
-    default; NaT on the other rows. ``claim_type`` holds each row's claim type (None where there is none)."""
+    """Opening day and deadline of each claim row: the marketplace's window for the claim type of its
+    liability rule, else the default; NaT on the other rows."""
     opens = np.full(len(facts), np.datetime64("NaT"), dtype="datetime64[us]")
     deadline = opens.copy()
     rows = np.flatnonzero(claims)
     if not len(rows):
         return opens, deadline
     market_codes, markets = coded.codes("marketplace")
-    # a handful of (claim type, marketplace) pairs: look each up once, then spread by code
-    pairs = pd.DataFrame({"claim": claim_type[rows], "market": market_codes[rows]})
-    codes = pairs.groupby(["claim", "market"], sort=False, dropna=False).ngroup().to_numpy()
-    uniques = pairs.drop_duplicates().to_numpy()
+    # a handful of (liability rule, marketplace) pairs: look each up once, then spread to the rows
+    pair = liability[rows].astype(np.int64) * (len(markets) + 1) + market_codes[rows] + 1
+    pairs, codes = np.unique(pair, return_inverse=True)
     windows = []
-    for claim, market_code in uniques:
+    for rule_index, market_code in zip(
+        pairs // (len(markets) + 1), pairs % (len(markets) + 1) - 1, strict=True
+    ):
+        claim = policy.liability_rules[rule_index].claim
         default = policy.claim_windows["default"].get(claim, (0, 60))
         market = markets[market_code] if market_code >= 0 else None
         windows.append(policy.claim_windows.get(market, {}).get(claim, default))
     table = np.array(windows, dtype=np.int64).reshape(-1, 2)
-    day_us = 86_400 * 10**6
     refunded = facts["refunded_at"].array.asi8[rows]
-    day = (refunded - refunded % day_us).astype("datetime64[us]")
+    day = (refunded - refunded % DAY_US).astype("datetime64[us]")
     opens[rows] = day + table[codes, 0].astype("timedelta64[D]")
     deadline[rows] = day + table[codes, 1].astype("timedelta64[D]")
     return opens, deadline
@@ -345,10 +363,11 @@ PAUSED_RULE = (
 )
 
 
-def _attr(rules: tuple[Rule, ...], attr: str, chosen: np.ndarray) -> np.ndarray:
-    """The ``attr`` of each row's chosen rule as an object array, for comparisons in numpy (the output
-    columns are built by :func:`_take`)."""
-    return np.array([getattr(r, attr) for r in rules], dtype=object)[chosen]
+def _per_rule(
+    rules: tuple[Rule, ...], fn: Callable[[Rule], object], dtype: type, chosen: np.ndarray
+) -> np.ndarray:
+    """``fn`` of each row's chosen rule: evaluated once per rule, spread to the rows with one numpy gather."""
+    return np.array([fn(r) for r in rules], dtype=dtype)[chosen]
 
 
 def decide(
@@ -399,23 +418,21 @@ def _decide(
     attach_flags()
     coded.put("liable_party", liability.astype(np.int32), [r.liable_party for r in policy.liability_rules])
     facts["liable_party"] = _pick(policy.liability_rules, liability, "liable_party", idx)
-    rule_claim = _attr(policy.liability_rules, "claim", liability)
-    facts["claimable"] = rule_claim != None  # noqa: E711 (elementwise)
+    facts["claimable"] = _per_rule(policy.liability_rules, lambda r: r.claim is not None, bool, liability)
     outcome_idx = first_match(facts, policy.decision_rules, coded)
-    is_claim = _attr(policy.decision_rules, "outcome", outcome_idx) == "claim"
-    # the kill switch sends what would be approved to review, under a rule of its own (one past the policy's)
     rules = policy.decision_rules
+    is_claim = _per_rule(rules, lambda r: r.outcome == "claim", bool, outcome_idx)
+    # the kill switch sends what would be approved to review, under a rule of its own (one past the policy's)
     if paused:
-        held = _attr(rules, "outcome", outcome_idx) == "approve"
+        held = _per_rule(rules, lambda r: r.outcome == "approve", bool, outcome_idx)
         outcome_idx = np.where(held, len(rules), outcome_idx)
     outcome = _take([*(r.outcome for r in rules), "review"], outcome_idx, idx)
     decision_rule = _take([*(r.id for r in rules), PAUSED_RULE[0]], outcome_idx, idx)
     decision_reason = _take([*(r.why for r in rules), PAUSED_RULE[1]], outcome_idx, idx)
     claims = is_claim & facts["claimable"].to_numpy()
-    claim_type = np.where(claims, rule_claim, None)
-    opens, deadline = _claim_windows(facts, coded, claims, claim_type, policy)
-    party = _attr(policy.liability_rules, "liable_party", liability)
-    recoverable = np.where(party == "customer", cost // 2, np.where(party == "seller", 0, cost))
+    opens, deadline = _claim_windows(facts, coded, claims, liability, policy)
+    party = _per_rule(policy.liability_rules, lambda r: PARTY_CODES[r.liable_party], np.int8, liability)
+    recoverable = np.where(party == CUSTOMER, cost // 2, np.where(party == SELLER, 0, cost))
     recoverable = np.where(is_claim, recoverable, 0)
     bearers = _bearers(facts, coded, policy, cost, party, recoverable)
 
@@ -453,61 +470,61 @@ def _decide(
 
 
 def _claims(facts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
-    """Claim work items for the lines someone else should pay for, with references to their evidence."""
-    rows = decisions["claim_type"].notna().to_numpy()
-    if not rows.any():
+    """Claim work items for the lines someone else should pay for, with references to their evidence.
+
+    Only the claim rows of the few columns the evidence needs are taken, straight into Arrow (categoricals
+    through their codes), and the evidence JSON is joined there: no row is ever a Python object.
+    """
+    rows = np.flatnonzero(decisions["claim_type"].cat.codes.to_numpy() >= 0)
+    if not len(rows):
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in CLAIM_COLUMNS.items()})
-    # only the claim rows, and only the columns the evidence needs: the facts are wide
-    d = decisions.loc[rows, ["refund_uid", "claim_type", "liable_party", "recoverable_minor", "claim_opens_on",
-                             "claim_deadline", "decision_rule", "liability_rule"]]  # fmt: skip
-    f = facts.loc[rows, ["account_id", "external_refund_id", "order_uid", "line_uid", "reason", "disposition",
-                         "delivered_at", "return_received_at", "currency"]]  # fmt: skip
 
-    def arrow(col: pd.Series) -> pa.Array:
-        return pa.array(col.astype("string"), type=pa.string())
+    def text(frame: pd.DataFrame, name: str) -> pa.Array:
+        return text_rows(frame[name], rows)
 
-    def quoted(col: pd.Series) -> pa.Array:  # a JSON string, or null
-        return pc.fill_null(pc.binary_join_element_wise('"', arrow(col), '"', ""), "null")
+    def quoted(values: pa.Array) -> pa.Array:  # a JSON string, or null
+        return pc.fill_null(pc.binary_join_element_wise('"', values, '"', ""), "null")
 
-    def iso(ts: pd.Series) -> pa.Array:
-        return pc.fill_null(pc.binary_join_element_wise('"', iso_utc(ts), '"', ""), "null")
+    def iso(name: str) -> pa.Array:
+        return quoted(iso_utc(facts[name].take(rows)))
 
     # ids, codes and timestamps; an external id with a quote, backslash or control character is escaped by json
-    external = arrow(f["external_refund_id"])
+    external = text(facts, "external_refund_id")
     escape = pc.fill_null(pc.match_substring_regex(external, r'["\\\x00-\x1f]'), False).to_numpy(
         zero_copy_only=False
     )
-    refund_ids = quoted(f["external_refund_id"])
+    refund_ids = quoted(external)
     if escape.any():
         escaped = np.array(refund_ids.to_pylist(), dtype=object)
-        escaped[escape] = [json.dumps(v) for v in f["external_refund_id"].to_numpy(dtype=object)[escape]]
+        escaped[escape] = [json.dumps(v) for v in np.array(external.to_pylist(), dtype=object)[escape]]
         refund_ids = pa.array(escaped, type=pa.string())
     evidence = pc.binary_join_element_wise(
-        '{"account_id": ', quoted(f["account_id"]),
+        '{"account_id": ', quoted(text(facts, "account_id")),
         ', "external_refund_id": ', refund_ids,
-        ', "order_uid": ', quoted(f["order_uid"]),
-        ', "line_uid": ', quoted(f["line_uid"]),
-        ', "reason": ', quoted(f["reason"]),
-        ', "disposition": ', quoted(f["disposition"]),
-        ', "delivered_at": ', iso(f["delivered_at"]),
-        ', "return_received_at": ', iso(f["return_received_at"]),
-        ', "rules": ["', arrow(d["decision_rule"]), '", "', arrow(d["liability_rule"]), '"]}',
+        ', "order_uid": ', quoted(text(facts, "order_uid")),
+        ', "line_uid": ', quoted(text(facts, "line_uid")),
+        ', "reason": ', quoted(text(facts, "reason")),
+        ', "disposition": ', quoted(text(facts, "disposition")),
+        ', "delivered_at": ', iso("delivered_at"),
+        ', "return_received_at": ', iso("return_received_at"),
+        ', "rules": ["', text(decisions, "decision_rule"), '", "', text(decisions, "liability_rule"), '"]}',
         "",
     )  # fmt: skip
 
-    def plain(col: pd.Series) -> pd.Series:
-        return col.reset_index(drop=True)
+    def column(values: pa.Array) -> pd.Series:
+        return pd.Series(pd.arrays.ArrowStringArray(values))
 
+    refund_uid, claim_type = column(text(decisions, "refund_uid")), column(text(decisions, "claim_type"))
     return pd.DataFrame(
         {
-            "claim_id": plain(uids("claim", d["refund_uid"], d["claim_type"])),
-            "refund_uid": plain(d["refund_uid"]),
-            "claim_type": plain(d["claim_type"]).astype("string"),
-            "counterparty": plain(d["liable_party"]).astype("string"),
-            "currency": plain(f["currency"]),
-            "amount_minor": d["recoverable_minor"].to_numpy(),
-            "opens_on": d["claim_opens_on"].to_numpy(),
-            "deadline": d["claim_deadline"].to_numpy(),
-            "evidence": pd.arrays.ArrowStringArray(evidence),
+            "claim_id": uids("claim", refund_uid, claim_type),
+            "refund_uid": refund_uid,
+            "claim_type": claim_type,
+            "counterparty": column(text(decisions, "liable_party")),
+            "currency": column(text(facts, "currency")),
+            "amount_minor": decisions["recoverable_minor"].to_numpy()[rows],
+            "opens_on": decisions["claim_opens_on"].to_numpy()[rows],
+            "deadline": decisions["claim_deadline"].to_numpy()[rows],
+            "evidence": column(evidence),
         }
     ).astype(CLAIM_COLUMNS)

@@ -64,7 +64,8 @@ def cross_rates(
     Rows without a rate on or before their date get 0 and NaT: the caller must treat them as unknown.
     """
     # a batch has a few (currency, day) pairs: rates are looked up for those, then spread to the rows
-    currency_codes, currencies = pd.factorize(currency.astype("string"))
+    categorical = isinstance(currency.dtype, pd.CategoricalDtype)  # its codes are used as they are
+    currency_codes, currencies = pd.factorize(currency if categorical else currency.astype("string"))
     days = on.astype("datetime64[us, UTC]").array.asi8 // DAY_US
     known = (currency_codes >= 0) & on.notna().to_numpy()
     first_day = int(days[known].min()) if known.any() else 0

@@ -95,7 +95,7 @@ def _rolling_count(codes: np.ndarray, seconds: np.ndarray, window: timedelta) ->
     sorted array answers every row's window.
     """
     packed = (codes.astype(np.int64) << 32) + (seconds - seconds.min())
-    order = packed.argsort(kind="stable")
+    order = packed.argsort()  # rows with equal keys get equal counts: their order does not matter
     sorted_packed = packed[order]
     # searching sorted queries in the sorted array is cache-friendly; the counts are put back in row order
     left = sorted_packed.searchsorted(sorted_packed - int(window.total_seconds()), side="right")
