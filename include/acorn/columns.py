@@ -36,6 +36,9 @@ def text_rows(col: pd.Series, rows: np.ndarray) -> pa.Array:
         codes = col.cat.codes.to_numpy()[rows]
         categories = pa.array(col.cat.categories.astype(object), type=pa.string())
         return pc.take(categories, pa.array(codes, mask=codes < 0))
+    array = col.array
+    if isinstance(array, pd.arrays.ArrowStringArray):  # take from the chunks: only the rows are copied
+        return array._pa_array.take(pa.array(rows)).combine_chunks().cast(pa.string())
     return arrow_strings(col).take(pa.array(rows)).cast(pa.string())
 
 
@@ -45,10 +48,12 @@ class CodedColumns:
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
         self._codes: dict[str, tuple[np.ndarray, list[Any]]] = {}
+        self._answers: dict[tuple[str, frozenset], np.ndarray] = {}
 
     def put(self, name: str, codes: np.ndarray, values: list[Any]) -> None:
         """Register a column already known by codes (for example, picked from a rule table)."""
         self._codes[name] = (codes, values)
+        self._answers = {k: v for k, v in self._answers.items() if k[0] != name}
 
     def codes(self, name: str) -> tuple[np.ndarray, list[Any]]:
         """Each row's code and the values the codes stand for; a categorical column is taken as it is."""
@@ -72,9 +77,13 @@ class CodedColumns:
         return self.apply(name, lambda v: mapping.get(v, default) if v is not None else default, dtype)
 
     def isin(self, name: str, values: Iterable[Any]) -> np.ndarray:
-        """Row is one of ``values``; a null row never is."""
-        wanted = set(values)
-        return self.apply(name, lambda v: v is not None and v in wanted, bool)
+        """Row is one of ``values``; a null row never is. Kept per question: rules ask the same ones often."""
+        wanted = frozenset(values)
+        if (name, wanted) not in self._answers:
+            answer = self.apply(name, lambda v: v is not None and v in wanted, bool)
+            answer.flags.writeable = False  # shared by every caller that asks
+            self._answers[name, wanted] = answer
+        return self._answers[name, wanted]
 
 
 def factorize_ids(col: pd.Series) -> np.ndarray:

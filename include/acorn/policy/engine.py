@@ -464,7 +464,8 @@ def _decide(
             "recoverable_minor": recoverable,
             **_vat(facts, coded, policy),
             **bearers,
-        }
+        },
+        copy=False,  # the columns are this frame's alone: consolidating them would copy each once more
     ).astype(DECISION_COLUMNS)
     return Decided(decisions.reset_index(drop=True), _claims(facts, decisions), facts)
 
