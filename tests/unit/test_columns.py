@@ -5,7 +5,7 @@ import uuid
 import numpy as np
 import pandas as pd
 
-from acorn.columns import CodedColumns, factorize_ids, id_positions, iso_utc, take_rows
+from acorn.columns import CodedColumns, factorize_ids, id_order, id_positions, iso_utc, take_rows
 
 
 def _same_groups(a: np.ndarray, b: np.ndarray) -> bool:
@@ -84,3 +84,10 @@ def test_take_rows_gives_missing_values_for_minus_one_and_keeps_integers_exact()
     text = pd.Series(["a", "b"], dtype="string")
     assert take_rows(text, np.array([1, -1])).tolist() == ["b", pd.NA]
     assert take_rows(pd.Series([], dtype="int64"), np.array([-1])).tolist() == [pd.NA]
+
+
+def test_id_order_sorts_uuid_text_by_its_leading_bytes_and_leaves_other_text_alone():
+    ids = pd.Series([str(uuid.uuid4()) for _ in range(2000)], dtype="string")
+    ordered = ids.iloc[id_order(ids)].str.slice(0, 8).tolist()
+    assert ordered == sorted(ordered)
+    assert id_order(pd.Series(["A-1", "B-22"], dtype="string")) is None
