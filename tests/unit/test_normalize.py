@@ -4,7 +4,7 @@ import pandas as pd
 
 from acorn.channels.demo import generate
 from acorn.channels.raw import RawBatch
-from acorn.normalize import normalize
+from acorn.normalize import _clean_text, normalize
 
 DAY = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -66,3 +66,12 @@ def test_buyers_are_pseudonymised_with_the_key(accounts, taxonomy):
     assert not a.str.contains("@").any()
     assert (a != b).all()
     pd.testing.assert_series_equal(a, normalize(batch, taxonomy, b"key-a").orders["buyer_ref"])
+
+
+def test_text_is_stripped_exactly_as_python_strips_it_and_blank_is_missing():
+    spaces = [c for c in map(chr, range(0x3001)) if c.isspace()]
+    values = [f"{c}A-1" for c in spaces] + [f"A-1{c}" for c in spaces] + ["", None, "Café", "clean"]
+    raw = pd.Series(values, dtype="string")
+    pd.testing.assert_series_equal(_clean_text(raw), raw.str.strip().replace("", pd.NA))
+    clean = pd.Series(["A-1", None, "B-2"], dtype="string")
+    assert _clean_text(clean).array is clean.array  # nothing to strip: the raw text is kept, not copied
