@@ -269,8 +269,8 @@ def _bearers(
     - the return label of a returned item the seller ships a label for: the seller when the reason is the
       seller's fault (policy ``return_labels``), else the customer.
 
-    ``party`` is each line's liable party as a code of :data:`PARTY_CODES`. ``borne_by_seller + borne_by_counterparty =
-    seller_cost + the label the seller pays``, exactly. The sentence naming each part's bearer is derived
+    ``party`` is each line's liable party as a code of :data:`PARTY_CODES`. ``borne_by_seller +
+    borne_by_counterparty = seller_cost + the label the seller pays``, exactly. The sentence naming each part's bearer is derived
     from these columns in ``mart.refunds.cost_bearers``.
     """
     label_cost = coded.lookup("currency", policy.return_label_minor, 0, np.int64)
