@@ -12,6 +12,7 @@ import secrets
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,15 +39,24 @@ TEST_PG_PORT = 54339
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> str:
-    """DSN of a Postgres server database we may create databases from (the maintenance DB)."""
+def pg_server() -> Iterator[str]:
+    """DSN of a Postgres server database we may create databases from (the maintenance DB).
+
+    An embedded server this session started is stopped at its end: left running, it held the test port and
+    another clone's ``make test`` refused to start.
+    """
     url = os.environ.get("ACORN_TEST_DATABASE_URL")
     if url:
-        return url
+        yield url
+        return
     from acorn.warehouse import embedded
 
-    dsn = embedded.ensure_running(ROOT / ".acorn" / "test-pgdata", TEST_PG_PORT)
-    return dsn.rsplit("/", 1)[0] + "/postgres"
+    data_dir = (ROOT / ".acorn" / "test-pgdata").resolve()
+    started_here = not (data_dir / "postmaster.pid").exists()
+    dsn = embedded.ensure_running(data_dir, TEST_PG_PORT)
+    yield dsn.rsplit("/", 1)[0] + "/postgres"
+    if started_here:
+        embedded.stop(data_dir)
 
 
 def _with_db(dsn: str, name: str) -> str:
