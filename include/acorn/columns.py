@@ -30,6 +30,12 @@ def arrow_strings(col: pd.Series) -> pa.Array:
     return pa.array(col.astype("string").astype(object).where(col.notna(), None), type=pa.string())
 
 
+def string_offsets(arr: pa.Array) -> np.ndarray:
+    """The ``len(arr) + 1`` value offsets of an Arrow (large) string array, read in place."""
+    offset_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    return np.frombuffer(arr.buffers()[1], dtype=offset_type)[arr.offset : arr.offset + len(arr) + 1]
+
+
 def text_rows(col: pd.Series, rows: np.ndarray) -> pa.Array:
     """Rows ``rows`` of a text column as an Arrow string array; a categorical goes through its codes, so only
     the rows taken become strings."""
@@ -167,8 +173,7 @@ class _FixedIds:
         n = len(arr)
         if n == 0 or arr.null_count:
             return None
-        offset_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-        offsets = np.frombuffer(arr.buffers()[1], dtype=offset_type)[arr.offset : arr.offset + n + 1]
+        offsets = string_offsets(arr)
         width, first = int(offsets[1] - offsets[0]), int(offsets[0])
         if width < 8 or not (np.diff(offsets) == width).all():
             return None

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from acorn.channels.raw import RawBatch
-from acorn.columns import arrow_strings
+from acorn.columns import arrow_strings, string_offsets
 from acorn.money import CURRENCY_EXPONENT, parse_minor
 from acorn.policy.taxonomy import Taxonomy
 from acorn.schema import ORDER_LINES, ORDERS, REFUND_LINES, Entity, uids
@@ -143,10 +143,7 @@ def _clean_text(src: pd.Series) -> pd.Series:
 
 
 def _clean_chunk(chunk: pa.Array) -> bool:
-    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type)[
-        chunk.offset : chunk.offset + len(chunk) + 1
-    ]
+    offsets = string_offsets(chunk)
     valid = ~chunk.is_null().to_numpy(zero_copy_only=False) if chunk.null_count else slice(None)
     starts, ends = offsets[:-1][valid], offsets[1:][valid]
     if (starts == ends).any():  # an empty value

@@ -26,6 +26,7 @@ from acorn import schema
 from acorn.channels import demo
 from acorn.channels.accounts import ChannelAccount
 from acorn.channels.raw import RawBatch
+from acorn.columns import id_positions
 from acorn.connectors import live
 from acorn.connectors.payloads import read_payloads, write_payloads
 from acorn.landing import PathLike, read_frame, read_json, write_frame, write_json
@@ -218,7 +219,8 @@ def decide_stage(
     lines = read_frame(folder, "valid_order_lines", CODED_COLUMNS["order_lines"])
     orders = read_frame(folder, "valid_orders", CODED_COLUMNS["orders"])
     verdict = read_json(folder, "verdict")
-    missing = sorted(set(refunds["line_uid"]) - set(lines["line_uid"]))
+    # refunds whose order line came in an earlier batch (looked up by id position, not in Python sets)
+    missing = refunds["line_uid"][id_positions(refunds["line_uid"], lines["line_uid"]) < 0].unique().tolist()
     if missing:
         known_lines, known_orders = queries.order_context(conn, missing)
         lines = pd.concat([lines, known_lines], ignore_index=True)

@@ -20,8 +20,9 @@ from airflow.sdk import (
     task_group,
 )
 
-#: Configuration errors, refused credentials, payloads of the wrong shape and batches whose files disagree do not
-#: heal by retrying: fail at once, clearly. A channel that stayed unavailable through the client's own retries is retried by Airflow.
+#: Configuration errors, refused credentials, payloads of the wrong shape and batches whose files disagree do
+#: not heal by retrying: fail at once, clearly. A channel that stayed unavailable through the client's own
+#: retries is retried by Airflow.
 NO_RETRY_ON_CONFIG = ExceptionRetryPolicy(
     rules=[
         RetryRule(

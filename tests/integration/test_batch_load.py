@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from acorn import pipeline
@@ -206,3 +207,22 @@ def test_a_decision_for_a_refund_line_not_in_the_batch_stops_the_whole_load(
         pipeline.load_stage(conn, folder, account.id, START, END, "test-run")
     for table in ("core.batch_ledger", "core.refund_lines", "core.decisions"):
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+
+
+def test_refunds_whose_order_came_earlier_take_their_context_from_the_warehouse(
+    conn, fx, accounts, taxonomy, policy, tmp_path
+):
+    account = accounts["amazon-eu"]
+    folder = batch_folder(tmp_path, account.id, START, END)
+    run_batch(conn, account, folder, taxonomy, policy)
+    with_batch_context = read_frame(folder, "decisions")
+    # the same refunds again, as if their order lines and orders had come in an earlier batch
+    refunds = read_frame(folder, "valid_refund_lines")
+    for name, key in (("valid_order_lines", "line_uid"), ("valid_orders", "order_uid")):
+        frame = read_frame(folder, name)
+        write_frame(folder, name, frame[~frame[key].isin(refunds[key])])
+    report = pipeline.decide_stage(conn, folder, account.id, START, END, policy)
+    with_warehouse_context = read_frame(folder, "decisions")
+    assert len(with_warehouse_context) == len(refunds) > 0
+    assert report["outcomes"] == with_batch_context["outcome"].value_counts().to_dict()
+    pd.testing.assert_frame_equal(with_warehouse_context, with_batch_context)

@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from acorn.columns import arrow_strings, id_order
+from acorn.columns import arrow_strings, id_order, string_offsets
 from acorn.errors import LoadError
 from acorn.schema import uid
 from acorn.warehouse import binary_copy
@@ -287,8 +287,7 @@ def _column_bytes(col: pd.Series) -> list[bytes | memoryview]:
         arr = arrow_strings(col)
         if not len(arr):
             return []
-        offset_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-        offsets = np.frombuffer(arr.buffers()[1], dtype=offset_type)[arr.offset : arr.offset + len(arr) + 1]
+        offsets = string_offsets(arr)
         valid = pc.is_valid(arr).to_numpy(zero_copy_only=False)
         data = arr.buffers()[2]
         text = b"" if data is None else memoryview(data)[offsets[0] : offsets[-1]]
