@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 
 from acorn.risk.flags import empty_history, risk_flags
@@ -43,3 +44,23 @@ def test_serial_returner_counts_refunds_in_the_last_90_days():
     flags = risk_flags(facts(rows), empty_history())
     # January is outside every later 90-day window; 2026-11-01 looks back to 2026-08-03
     assert flags["buyer_refunds_90d"].tolist() == [1, 1, 2, 3, 4]
+
+
+def test_lines_grouped_by_the_joins_rows_flag_as_lines_grouped_by_id():
+    history = facts(
+        [("r0", "l1", "b1", 500, "2026-10-01T00:00Z", 0), ("r9", "l7", "b2", 900, "2026-10-02T00:00Z", 0)]
+    ).drop(columns="paid_minor")
+    batch = facts(
+        [
+            ("r1", "l1", "b1", 300, "2026-11-01T01:00Z", 1000),
+            ("r2", "l1", "b1", 300, "2026-11-01T02:00Z", 1000),
+            ("r3", "l9", "b3", 100, "2026-11-01T01:00Z", 150),  # l9 and l8: lines the join did not find
+            ("r4", "l9", "b3", 100, "2026-11-01T02:00Z", 150),
+            ("r5", "l8", "b3", 100, "2026-11-01T03:00Z", 150),
+        ]
+    )
+    history = history.astype({"refunded_at": "datetime64[us, UTC]"})
+    by_row = risk_flags(batch, history, np.array([0, 0, -1, -1, -1]))
+    assert by_row["duplicate_refund"].tolist() == [True, True, False, True, False]
+    assert by_row["exceeds_paid"].tolist() == [False, True, False, True, False]  # 5+3+3 > 10; 1+1 > 1.50
+    pd.testing.assert_frame_equal(by_row, risk_flags(batch, history))

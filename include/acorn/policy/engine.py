@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,6 +131,7 @@ def build_facts(refunds: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame
     The refunds' line and order ids are looked up in ``lines`` and ``orders`` (:func:`id_positions`; a line
     or order given twice counts as its first) and only the context columns are taken by position: two
     pandas merges of a million rows on text ids took 3 s, mostly copying every column of the refunds.
+    ``line_row`` keeps each refund's row among ``lines`` (-1 when not there).
     """
     refunds = refunds.reset_index(drop=True)
     line_at = id_positions(refunds["line_uid"], lines["line_uid"])
@@ -140,6 +141,7 @@ def build_facts(refunds: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame
     }
     context.update({c: take_rows(orders[c], order_at) for c in ORDER_CONTEXT[1:]})
     facts = pd.concat([refunds, pd.DataFrame(context)], axis=1)
+    facts["line_row"] = line_at  # the risk flags group refunds by order line with it
     line_found = line_at >= 0
     facts["order_context_missing"] = ~line_found | facts["fulfillment_model"].isna().to_numpy()
     paid = sum(
@@ -377,18 +379,21 @@ def decide(
 
     With ``paused`` (the kill switch) every line the policy would approve goes to review instead.
     """
-    facts = facts.copy(deep=False)
-    # the risk flags (grouping ids, sorting by time) run in numpy, pandas and Arrow kernels that release the
-    # GIL: on a second core, beside FX, fees and liability, which do not depend on them
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-flags") as pool:
-        flags = pool.submit(risk_flags, facts[list(RISK_INPUTS)], history)
-        decided = _decide(facts, policy, rates, flags, paused)
-    return decided
+    # the risk flags (grouping ids, sorting by time), then the claims (Arrow text kernels, SHA-1), run on a
+    # second core beside the work that does not wait for them: their kernels release the GIL
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decide") as pool:
+        return _decide(facts.copy(deep=False), policy, rates, history, pool, paused)
 
 
 def _decide(
-    facts: pd.DataFrame, policy: Policy, rates: pd.DataFrame, flags: Future[pd.DataFrame], paused: bool
+    facts: pd.DataFrame,
+    policy: Policy,
+    rates: pd.DataFrame,
+    history: pd.DataFrame,
+    pool: ThreadPoolExecutor,
+    paused: bool,
 ) -> Decided:
+    flags = pool.submit(risk_flags, facts[list(RISK_INPUTS)], history, facts["line_row"].to_numpy())
     coded = CodedColumns(facts)
     rep = policy.reporting_currency
     exp = coded.lookup("currency", CURRENCY_EXPONENT, 2, np.int64)
@@ -412,13 +417,22 @@ def _decide(
                 facts[name] = values
             facts["serial_returner"] = facts["buyer_refunds_90d"].to_numpy() >= SERIAL_RETURNER_REFUNDS
 
-    if any(c.field in FLAG_FIELDS for r in policy.liability_rules for c in r.conditions):
+    liability_rules = policy.liability_rules
+    if any(c.field in FLAG_FIELDS for r in liability_rules for c in r.conditions):
         attach_flags()
-    liability = first_match(facts, policy.liability_rules, coded)
+    liability = first_match(facts, liability_rules, coded)
+    coded.put("liable_party", liability.astype(np.int32), [r.liable_party for r in liability_rules])
+    facts["liable_party"] = _pick(liability_rules, liability, "liable_party", idx)
+    facts["claimable"] = _per_rule(liability_rules, lambda r: r.claim is not None, bool, liability)
+    # what depends on liability alone is done while the flags may still be running
+    by_liability = {
+        "liable_party": facts["liable_party"],
+        "liability_rule": _pick(liability_rules, liability, "id", idx),
+        "liability_reason": _pick(liability_rules, liability, "why", idx),
+        "accounting_category": _pick(liability_rules, liability, "accounting_category", idx),
+    }
+    vat = _vat(facts, coded, policy)
     attach_flags()
-    coded.put("liable_party", liability.astype(np.int32), [r.liable_party for r in policy.liability_rules])
-    facts["liable_party"] = _pick(policy.liability_rules, liability, "liable_party", idx)
-    facts["claimable"] = _per_rule(policy.liability_rules, lambda r: r.claim is not None, bool, liability)
     outcome_idx = first_match(facts, policy.decision_rules, coded)
     rules = policy.decision_rules
     is_claim = _per_rule(rules, lambda r: r.outcome == "claim", bool, outcome_idx)
@@ -426,52 +440,67 @@ def _decide(
     if paused:
         held = _per_rule(rules, lambda r: r.outcome == "approve", bool, outcome_idx)
         outcome_idx = np.where(held, len(rules), outcome_idx)
-    outcome = _take([*(r.outcome for r in rules), "review"], outcome_idx, idx)
-    decision_rule = _take([*(r.id for r in rules), PAUSED_RULE[0]], outcome_idx, idx)
-    decision_reason = _take([*(r.why for r in rules), PAUSED_RULE[1]], outcome_idx, idx)
     claims = is_claim & facts["claimable"].to_numpy()
     opens, deadline = _claim_windows(facts, coded, claims, liability, policy)
-    party = _per_rule(policy.liability_rules, lambda r: PARTY_CODES[r.liable_party], np.int8, liability)
+    party = _per_rule(liability_rules, lambda r: PARTY_CODES[r.liable_party], np.int8, liability)
     recoverable = np.where(party == CUSTOMER, cost // 2, np.where(party == SELLER, 0, cost))
     recoverable = np.where(is_claim, recoverable, 0)
-    bearers = _bearers(facts, coded, policy, cost, party, recoverable)
+    claim_parts = {
+        "refund_uid": facts["refund_uid"],
+        "decision_rule": _take([*(r.id for r in rules), PAUSED_RULE[0]], outcome_idx, idx),
+        **by_liability,
+        "claim_type": _take(
+            [None, *(r.claim for r in liability_rules)], np.where(claims, liability + 1, 0), idx
+        ),
+        "claim_opens_on": opens,
+        "claim_deadline": deadline,
+        "recoverable_minor": recoverable,
+    }
+    claimed = pool.submit(_claims, facts[list(CLAIM_EVIDENCE)], pd.DataFrame(claim_parts, copy=False))
 
+    columns = {
+        **claim_parts,
+        "policy_version": _take([policy.version], np.zeros(len(idx), dtype=np.int64), idx),
+        "outcome": _take([*(r.outcome for r in rules), "review"], outcome_idx, idx),
+        "decision_reason": _take([*(r.why for r in rules), PAUSED_RULE[1]], outcome_idx, idx),
+        "risk_flags": _flags_text(facts),
+        "reporting_currency": _take([rep], np.zeros(len(idx), dtype=np.int64), idx),
+        "fx_rate_e9": rate,
+        "fx_rate_date": rate_date,
+        "amount_reporting_minor": facts["amount_reporting"],
+        "refund_admin_fee_minor": admin,
+        "referral_fee_returned_minor": returned,
+        "seller_cost_minor": cost,
+        "seller_cost_reporting_minor": facts["seller_cost_reporting"],
+        **vat,
+        **_bearers(facts, coded, policy, cost, party, recoverable),
+    }
     decisions = pd.DataFrame(
-        {
-            "refund_uid": facts["refund_uid"],
-            "policy_version": _take([policy.version], np.zeros(len(idx), dtype=np.int64), idx),
-            "outcome": outcome,
-            "decision_rule": decision_rule,
-            "decision_reason": decision_reason,
-            "liable_party": facts["liable_party"],
-            "liability_rule": _pick(policy.liability_rules, liability, "id", idx),
-            "liability_reason": _pick(policy.liability_rules, liability, "why", idx),
-            "accounting_category": _pick(policy.liability_rules, liability, "accounting_category", idx),
-            "claim_type": _take(
-                [None, *(r.claim for r in policy.liability_rules)], np.where(claims, liability + 1, 0), idx
-            ),
-            "claim_opens_on": opens,
-            "claim_deadline": deadline,
-            "risk_flags": _flags_text(facts),
-            "reporting_currency": _take([rep], np.zeros(len(idx), dtype=np.int64), idx),
-            "fx_rate_e9": rate,
-            "fx_rate_date": rate_date,
-            "amount_reporting_minor": facts["amount_reporting"],
-            "refund_admin_fee_minor": admin,
-            "referral_fee_returned_minor": returned,
-            "seller_cost_minor": cost,
-            "seller_cost_reporting_minor": facts["seller_cost_reporting"],
-            "recoverable_minor": recoverable,
-            **_vat(facts, coded, policy),
-            **bearers,
-        },
+        {name: columns[name] for name in DECISION_COLUMNS},
         copy=False,  # the columns are this frame's alone: consolidating them would copy each once more
     ).astype(DECISION_COLUMNS)
-    return Decided(decisions.reset_index(drop=True), _claims(facts, decisions), facts)
+    return Decided(decisions.reset_index(drop=True), claimed.result(), facts)
+
+
+#: What a claim's evidence and currency are read from, of the facts.
+CLAIM_EVIDENCE = (
+    "account_id",
+    "external_refund_id",
+    "order_uid",
+    "line_uid",
+    "reason",
+    "disposition",
+    "delivered_at",
+    "return_received_at",
+    "currency",
+)
 
 
 def _claims(facts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
     """Claim work items for the lines someone else should pay for, with references to their evidence.
+
+    ``facts`` holds the :data:`CLAIM_EVIDENCE` columns; ``decisions`` each line's ids, rules, claim type,
+    liable party, recoverable amount and claim window.
 
     Only the claim rows of the few columns the evidence needs are taken, straight into Arrow (categoricals
     through their codes), and the evidence JSON is joined there: no row is ever a Python object.

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from acorn.columns import arrow_strings, factorize_ids
+from acorn.columns import arrow_strings, factorize_ids, id_positions
 
 HISTORY_COLUMNS = {
     "refund_uid": "string",
@@ -29,11 +29,15 @@ def empty_history() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in HISTORY_COLUMNS.items()})
 
 
-def risk_flags(facts: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+def risk_flags(
+    facts: pd.DataFrame, history: pd.DataFrame, line_row: np.ndarray | None = None
+) -> pd.DataFrame:
     """Add ``duplicate_refund``, ``exceeds_paid`` and ``buyer_refunds_90d`` to ``facts``.
 
     ``facts`` needs refund_uid, line_uid, buyer_ref, amount_minor, refunded_at and paid_minor (what the
-    buyer paid for the line). Returns the columns aligned with ``facts``' index.
+    buyer paid for the line). ``line_row`` is each refund's order line as the join found it (its row among
+    the order lines, -1 when not found): the lines are then grouped by it instead of by their ids. Returns
+    the columns aligned with ``facts``' index.
     """
     cols = list(HISTORY_COLUMNS)
     if history.empty:
@@ -53,7 +57,7 @@ def risk_flags(facts: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
 
     # per order line, in time order: how many refunds came before, and how much was refunded so far. Most
     # lines are refunded once: only the lines with several refunds are sorted.
-    line = factorize_ids(both["line_uid"])
+    line = factorize_ids(both["line_uid"]) if line_row is None else _line_groups(both, facts, line_row)
     nth = np.zeros(len(both), dtype=np.int64)
     so_far = amount.copy()
     several = np.flatnonzero(np.bincount(line)[line] > 1)
@@ -71,6 +75,25 @@ def risk_flags(facts: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     out["exceeds_paid"] = so_far[mine] > facts["paid_minor"].to_numpy()
     out["buyer_refunds_90d"] = buyer_counts[mine]
     return out
+
+
+def _line_groups(both: pd.DataFrame, facts: pd.DataFrame, line_row: np.ndarray) -> np.ndarray:
+    """Group codes of the order lines of ``both`` (the past refunds, then ``facts``), equal for equal lines.
+
+    A refund whose line the join found takes that row as its code; the few it did not find are grouped by
+    id past the last row. A past refund takes the code of a refund of the batch on its line; past refunds of
+    lines without one get codes of their own (they cannot change a flag of the batch).
+    """
+    codes = np.asarray(line_row, dtype=np.int64).copy()
+    missing = np.flatnonzero(codes < 0)
+    if len(missing):
+        codes[missing] = factorize_ids(facts["line_uid"].iloc[missing]) + max(int(codes.max()), 0) + 1
+    n_past = len(both) - len(facts)
+    if not n_past:
+        return codes
+    at = id_positions(both["line_uid"].iloc[:n_past], facts["line_uid"])
+    spare = int(codes.max()) + 1 + np.arange(n_past)
+    return np.concatenate([np.where(at >= 0, codes[at], spare), codes])
 
 
 def _running(group: np.ndarray, when: np.ndarray, amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
