@@ -110,16 +110,17 @@ def to_minor(amount: Decimal | str, currency: str) -> int:
 def div_half_even(num: np.ndarray, den: np.ndarray | int) -> np.ndarray:
     """Integer division rounding half to even (banker's rounding), the accounting convention; ``den > 0``.
 
-    One ``divmod`` for int64 (integer division is the costly part; numpy divides faster still by a scalar
-    ``den``); Python integers (object arrays, for products beyond int64) divide twice.
+    With ``q, r = divmod(num, den)`` the quotient goes up one exactly when ``2r + (q odd) > den``: above
+    half, or at half with an odd quotient. int64 by a scalar ``den`` divides once (numpy divides by a
+    scalar five times faster than ``divmod`` does) and takes the remainder by a multiply; by an array, one
+    ``divmod``; Python integers (object arrays, for products beyond int64) divide twice.
     """
-    if np.asarray(num).dtype == object:
+    if np.asarray(num).dtype == object or np.ndim(den) == 0:
         q = num // den
         r = num - q * den
     else:
         q, r = np.divmod(num, den)
-    twice = 2 * r
-    return q + ((twice > den) | ((twice == den) & (q & 1 == 1)))
+    return q + (2 * r + (q & 1) > den)
 
 
 def convert_minor(
