@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+_SAME_BLOCK = 1 << 15  # rows compared at a time: two blocks of ids stay in the CPU's cache
 
 
 def arrow_strings(col: pd.Series) -> pa.Array:
@@ -194,11 +195,22 @@ class _FixedIds:
         return key
 
     def same(self, rows: np.ndarray, other: _FixedIds, other_rows: np.ndarray) -> bool:
-        """Values ``rows`` of these ids equal values ``other_rows`` of ``other``, byte for byte."""
+        """Values ``rows`` of these ids equal values ``other_rows`` of ``other``, byte for byte.
+
+        Compared a block of rows at a time in two reused buffers: gathering a million 36-byte ids at once
+        took three fresh 36 MB arrays, and faulting their pages in cost more than the comparison.
+        """
         if self.records.dtype != other.records.dtype:
             return False
-        mine, theirs = self.records[rows], other.records[other_rows]
-        return bool((mine.view(np.uint8) == theirs.view(np.uint8)).all())
+        size = min(_SAME_BLOCK, len(rows))
+        mine, theirs = np.empty(size, self.records.dtype), np.empty(size, self.records.dtype)
+        for start in range(0, len(rows), _SAME_BLOCK):
+            n = min(_SAME_BLOCK, len(rows) - start)
+            np.take(self.records, rows[start : start + n], out=mine[:n])
+            np.take(other.records, other_rows[start : start + n], out=theirs[:n])
+            if not np.array_equal(mine[:n].view(np.uint8), theirs[:n].view(np.uint8)):
+                return False
+        return True
 
 
 def iso_utc(values: pd.Series) -> pa.Array:

@@ -4,8 +4,18 @@ import uuid
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from acorn.columns import CodedColumns, factorize_ids, id_order, id_positions, iso_utc, take_rows
+from acorn.columns import (
+    _SAME_BLOCK,
+    CodedColumns,
+    _FixedIds,
+    factorize_ids,
+    id_order,
+    id_positions,
+    iso_utc,
+    take_rows,
+)
 
 
 def _same_groups(a: np.ndarray, b: np.ndarray) -> bool:
@@ -91,3 +101,17 @@ def test_id_order_sorts_uuid_text_by_its_leading_bytes_and_leaves_other_text_alo
     ordered = ids.iloc[id_order(ids)].str.slice(0, 8).tolist()
     assert ordered == sorted(ordered)
     assert id_order(pd.Series(["A-1", "B-22"], dtype="string")) is None
+
+
+def test_fixed_ids_compare_byte_for_byte_in_every_block():
+    """The check behind every id match: one differing byte in any block of rows makes it fail."""
+    ids = [str(uuid.uuid4()) for _ in range(3 * _SAME_BLOCK + 17)]
+    order = np.random.default_rng(3).permutation(len(ids))
+    mine = _FixedIds.of(pa.array(ids))
+    theirs = _FixedIds.of(pa.array([ids[i] for i in order]))
+    rows = np.arange(len(ids))
+    at = np.argsort(order)  # where each of mine sits in theirs
+    assert mine.same(rows, theirs, at)
+    changed = list(ids)
+    changed[2 * _SAME_BLOCK + 5] = changed[2 * _SAME_BLOCK + 5][:-1] + "g"  # last byte, third block
+    assert not _FixedIds.of(pa.array(changed)).same(rows, theirs, at)
