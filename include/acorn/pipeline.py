@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import psycopg
+import pyarrow as pa
 
 from acorn import schema
 from acorn.channels import demo
@@ -282,6 +283,7 @@ def load_stage(
     for name in live.SIDE_TABLES:  # what only some channels report
         if (folder / f"{name}.parquet").exists():
             frames[name] = read_frame(folder, name)
+    pa.default_memory_pool().release_unused()  # the Parquet readers' buffers: the load's peak is its frames
     batch = Batch(
         account_id=account_id,
         interval_start=start,

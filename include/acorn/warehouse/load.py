@@ -30,7 +30,9 @@ from acorn.errors import LoadError
 from acorn.schema import uid
 from acorn.warehouse import binary_copy
 
-COPY_CHUNK_ROWS = 200_000
+#: Rows encoded and sent per COPY chunk. Each chunk is a copy of its rows plus their binary tuples: 200k rows
+#: of refund lines held 0.2 GiB more at the load's peak than 50k, and took no less time (1M lines, 4.5M rows).
+COPY_CHUNK_ROWS = 50_000
 
 
 @dataclass(frozen=True)
