@@ -4,7 +4,8 @@ For each size (100k and 1M refund lines by default, 10M with ``--big``) the demo
 lines with their order lines and orders; then each stage is timed on those rows with its peak RSS:
 normalize, validate (GX, full suite, row failures captured), decide (the join of refund lines to their order
 lines and orders, then the engine with the full default policy), load (into a fresh warehouse database, one
-transaction). In the same run, on the same rows:
+transaction). Each stage runs in a process of its own and reads its input from a landing folder, as the
+DAG's tasks do. In the same run, on the same rows:
 
 - the physical limit of the load: psycopg 3 binary COPY of the same frames into identical tables without
   indexes or constraints (tuples built in numpy: ``write_row`` builds them a Python row at a time);
@@ -22,6 +23,7 @@ import gc
 import json
 import multiprocessing
 import os
+import pickle
 import platform
 import subprocess
 import sys
@@ -42,10 +44,9 @@ import pyarrow as pa
 
 from acorn.channels.accounts import load_accounts
 from acorn.channels.demo import generate
-from acorn.channels.raw import RawBatch
 from acorn.columns import CodedColumns
-from acorn.landing import read_frame, write_frame
-from acorn.normalize import normalize
+from acorn.landing import read_frame, read_json, write_frame, write_json
+from acorn.normalize import Canonical, normalize
 from acorn.policy.engine import CODED_COLUMNS, build_facts, decide, first_match
 from acorn.policy.fx import read_ecb_csv
 from acorn.policy.rules import load_policy
@@ -133,16 +134,6 @@ def timed(rows: list, stage: str, n: int, fn, *args, note: str = "", **kwargs):
         flush=True,
     )
     return out
-
-
-def generate_apart(account, per_hour: int) -> RawBatch:
-    """The demo channel's day, made in a child process and handed over as a channel hands a batch to the
-    pipeline: the generator's own garbage (3.7 GiB at its peak for 1M lines) would otherwise stay in this
-    process's RSS, fragmented, and count in every stage after it."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(
-            generate, account, START, START + timedelta(days=1), lines_per_hour=per_hour, refunds_only=True
-        ).result()
 
 
 def fresh_database(server: str) -> str:
@@ -240,44 +231,103 @@ def dag_parse_seconds() -> dict[str, float]:
     return out
 
 
-def bench_size(n_refunds: int, server: str, ctx: dict) -> dict:
-    account = ctx["account"]
-    per_hour = int(n_refunds / RETURN_RATE / 24) + 1
+def bench_size(n_refunds: int, server: str) -> dict:
+    """One size: each stage in a process of its own, handing its output to the next through a landing folder
+    (Parquet, as the DAG's tasks do), so each stage's peak memory is what its task would hold."""
+    print(f"\n{n_refunds:,} refund lines")
     rows: list[dict] = []
-    print(
-        f"\n{n_refunds:,} refund lines (demo account {account.id}, {per_hour:,} order lines an hour, 24 hours)"
+    with tempfile.TemporaryDirectory(prefix="acorn-bench-") as landing:
+        folder = Path(landing)
+        for stage in (_generate_stage, _normalize_stage, _validate_stage, _decide_stage, _load_stage):
+            rows += in_own_process(stage, folder, n_refunds, server)
+    return _summarize(rows[0]["rows"], rows)
+
+
+def in_own_process(fn, *args):
+    """``fn(*args)`` in a fresh (spawned) process: what one stage keeps in memory, or leaves fragmented, does
+    not count in the next stage's peak."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _context() -> dict:
+    settings = load_settings()
+    return {
+        "account": {a.id: a for a in load_accounts(settings.accounts_file)}["amazon-eu"],
+        "taxonomy": load_taxonomy(),
+        "policy": load_policy(settings.policy_file),
+        "rates": read_ecb_csv(settings.fx_file),
+    }
+
+
+def _window(ctx: dict) -> dict:
+    return {
+        "account_id": ctx["account"].id,
+        "interval_start": START,
+        "interval_end": START + timedelta(days=1),
+    }
+
+
+def _generate_stage(folder: Path, n_refunds: int, server: str) -> list[dict]:
+    """The demo channel's day with ``n_refunds`` refund lines (only the refunded order lines and orders)."""
+    account, rows = _context()["account"], []
+    per_hour = int(n_refunds / RETURN_RATE / 24) + 1
+    print(f"  demo account {account.id}, {per_hour:,} order lines an hour, 24 hours", flush=True)
+    raw = timed(
+        rows,
+        "generate (demo channel)",
+        n_refunds,
+        generate,
+        account,
+        START,
+        START + timedelta(days=1),
+        lines_per_hour=per_hour,
+        refunds_only=True,
     )
-    raw = timed(rows, "generate (demo channel)", n_refunds, generate_apart, account, per_hour)
-    n = len(raw.refunds)
-    rows[-1]["rows"] = n
-    control_totals = raw.control_totals
-    # each stage gets only its input, as in the DAG where stages run in separate processes
-    canonical = timed(rows, "normalize", n, normalize, raw, ctx["taxonomy"], b"bench-key")
-    del raw
-    gc.collect()
+    rows[-1]["rows"] = len(raw.refunds)
+    with (folder / "raw.pickle").open("wb") as fh:
+        pickle.dump(raw, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return rows
+
+
+def _normalize_stage(folder: Path, n_refunds: int, server: str) -> list[dict]:
+    ctx, rows = _context(), []
+    with (folder / "raw.pickle").open("rb") as fh:
+        raw = pickle.load(fh)
+    (folder / "raw.pickle").unlink()
+    write_json(folder, "control", raw.control_totals)
+    write_json(folder, "read", {"refund_lines": len(raw.refunds)})  # the rows every stage's rate is per
+    canonical = timed(rows, "normalize", len(raw.refunds), normalize, raw, ctx["taxonomy"], b"bench-key")
+    for name in (*ENTITIES, "quarantine"):
+        write_frame(folder, f"canonical_{name}", getattr(canonical, name))
+    return rows
+
+
+def _validate_stage(folder: Path, n_refunds: int, server: str) -> list[dict]:
+    ctx, rows = _context(), []
+    canonical = Canonical(
+        **{name: read_frame(folder, f"canonical_{name}") for name in (*ENTITIES, "quarantine")}
+    )
     validated = timed(
         rows,
         "validate (GX, full suite)",
-        n,
+        read_json(folder, "read")["refund_lines"],
         validate,
         canonical,
-        account_id=account.id,
-        interval_start=START,
-        interval_end=START + timedelta(days=1),
-        control_totals=control_totals,
+        **_window(ctx),
+        control_totals=read_json(folder, "control"),
     )
-    del canonical
-    gc.collect()
-    # as in the DAG, the decide and load tasks read the validated frames from the landing (Parquet); the
-    # decide task reads the columns the rules select on as categoricals
-    landing = tempfile.TemporaryDirectory(prefix="acorn-bench-")
-    folder = Path(landing.name)
-    for name in ENTITIES:
+    for name in (*ENTITIES, "quarantine"):
         write_frame(folder, f"valid_{name}", getattr(validated.canonical, name))
-    quarantine = validated.canonical.quarantine
-    del validated
-    gc.collect()
+    return rows
+
+
+def _decide_stage(folder: Path, n_refunds: int, server: str) -> list[dict]:
+    """The join and the engine as the decide task runs them, the rules alone, and the naive rules on a sample."""
+    ctx, rows = _context(), []
+    # as in the DAG, the rules' text columns are read as categoricals
     landed = {name: read_frame(folder, f"valid_{name}", CODED_COLUMNS[name]) for name in ENTITIES}
+    n = len(landed["refund_lines"])
     facts = timed(
         rows,
         "decide: join order context",
@@ -289,55 +339,54 @@ def bench_size(n_refunds: int, server: str, ctx: dict) -> dict:
         note="refund lines to their order lines and orders",
     )
     decided = timed(
-        rows,
-        "decide: engine (full policy)",
-        len(facts),
-        decide,
-        facts,
-        ctx["policy"],
-        ctx["rates"],
-        empty_history(),
+        rows, "decide: engine (full policy)", n, decide, facts, ctx["policy"], ctx["rates"], empty_history()
     )
     timed(
         rows,
         "decide: rules alone",
-        len(facts),
+        n,
         _rules_alone,
         decided.facts,
         ctx["policy"],
         note="liability + outcome, 25 rules",
     )
-    items = review_items(
-        decided.decisions,
-        landed["refund_lines"],
-        account_id=account.id,
-        interval_start=START,
-        interval_end=START + timedelta(days=1),
-        hold=None,
+    items = review_items(decided.decisions, landed["refund_lines"], **_window(ctx), hold=None)
+    write_frame(folder, "decisions", decided.decisions)
+    write_frame(folder, "claims", decided.claims)
+    write_frame(folder, "review_items", items)
+    sample = decided.facts.iloc[:NAIVE_SAMPLE].copy()
+    del landed, facts, decided
+    timed(
+        rows,
+        "naive: apply(axis=1) rules",
+        len(sample),
+        lambda: sample.apply(naive_rule_row, axis=1, args=(ctx["policy"],)),
+        note=f"{len(sample):,}-row sample",
     )
-    naive_facts = decided.facts.iloc[:NAIVE_SAMPLE].copy()
-    del landed, facts
-    frames = {name: read_frame(folder, f"valid_{name}") for name in ("orders", "order_lines", "refund_lines")}
-    landing.cleanup()
-    frames |= {
-        "decisions": decided.decisions,
-        "claims": decided.claims,
-        "review_items": items,
-        "quarantine": quarantine,
-    }
-    del decided
-    gc.collect()
+    return rows
+
+
+def _load_stage(folder: Path, n_refunds: int, server: str) -> list[dict]:
+    """The load as the load task runs it (its frames read from the landing as text), then, on the same rows,
+    the raw binary COPY limit and the naive ``to_sql`` on a sample."""
+    ctx, rows = _context(), []
+    frames = {name: read_frame(folder, f"valid_{name}") for name in (*ENTITIES, "quarantine")}
+    frames |= {name: read_frame(folder, name) for name in ("decisions", "claims", "review_items")}
     total_rows = sum(len(f) for f in frames.values())
+    n = len(frames["refund_lines"])
     dsn = fresh_database(server)
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
-            batch = Batch(account.id, START, START + timedelta(days=1), "pass", frames, {}, {})
+            window = _window(ctx)
+            batch = Batch(
+                window["account_id"], window["interval_start"], window["interval_end"], "pass", frames, {}, {}
+            )
             timed(
                 rows,
                 "load (one transaction)",
                 total_rows,
                 lambda: load_batch(conn, batch),
-                note=f"{total_rows:,} rows in 7 tables",
+                note=f"{total_rows:,} rows in {len(frames)} tables",
             )
             timed(
                 rows,
@@ -346,8 +395,8 @@ def bench_size(n_refunds: int, server: str, ctx: dict) -> dict:
                 lambda: raw_copy(conn, frames),
                 note="numpy-built tuples, no indexes",
             )
-            sample = min(NAIVE_SAMPLE, n)
-            naive_frames = {k: f.iloc[: int(len(f) * sample / n) + 1] for k, f in frames.items()}
+            share = min(NAIVE_SAMPLE, n) / n
+            naive_frames = {k: f.iloc[: int(len(f) * share) + 1] for k, f in frames.items()}
             sample_rows = sum(len(f) for f in naive_frames.values())
             engine_url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
             timed(
@@ -359,14 +408,7 @@ def bench_size(n_refunds: int, server: str, ctx: dict) -> dict:
             )
     finally:
         drop_database(server, dsn)
-    timed(
-        rows,
-        "naive: apply(axis=1) rules",
-        sample,
-        lambda: naive_facts.apply(naive_rule_row, axis=1, args=(ctx["policy"],)),
-        note=f"{sample:,}-row sample",
-    )
-    return _summarize(n, rows)
+    return rows
 
 
 def _rules_alone(facts: pd.DataFrame, policy) -> None:
@@ -545,12 +587,6 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.get("ACORN_BENCH_DATABASE_URL")
         or embedded.ensure_running(settings.home / "pgdata").rsplit("/", 1)[0] + "/postgres"
     )
-    ctx = {
-        "account": {a.id: a for a in load_accounts(settings.accounts_file)}["amazon-eu"],
-        "taxonomy": load_taxonomy(),
-        "policy": load_policy(settings.policy_file),
-        "rates": read_ecb_csv(settings.fx_file),
-    }
     with psycopg.connect(server) as conn:
         pg_version = conn.execute("SHOW server_version").fetchone()[0]
         fsync = conn.execute("SHOW fsync").fetchone()[0]
@@ -565,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
         "numpy": np.__version__,
     }
     print(f"machine: {machine}")
-    results = [bench_size(n, server, ctx) for n in sizes]
+    results = [bench_size(n, server) for n in sizes]
     parse = dag_parse_seconds()
     print(f"\nDAG parse seconds (best of 3, Airflow already imported): {parse}")
     for result in results:
