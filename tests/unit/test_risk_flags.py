@@ -64,3 +64,13 @@ def test_lines_grouped_by_the_joins_rows_flag_as_lines_grouped_by_id():
     assert by_row["duplicate_refund"].tolist() == [True, True, False, True, False]
     assert by_row["exceeds_paid"].tolist() == [False, True, False, True, False]  # 5+3+3 > 10; 1+1 > 1.50
     pd.testing.assert_frame_equal(by_row, risk_flags(batch, history))
+
+
+def test_an_empty_batch_with_history_gets_no_flags():
+    history = facts([("r0", "l1", "b1", 500, "2026-10-01T00:00Z", 0)]).drop(columns="paid_minor")
+    empty = facts([]).astype({"amount_minor": "int64", "paid_minor": "int64"})
+    flags = risk_flags(
+        empty, history.astype({"refunded_at": "datetime64[us, UTC]"}), np.array([], dtype=np.int64)
+    )
+    assert flags.empty
+    assert list(flags.columns) == ["duplicate_refund", "exceeds_paid", "buyer_refunds_90d"]

@@ -57,7 +57,10 @@ def risk_flags(
 
     # per order line, in time order: how many refunds came before, and how much was refunded so far. Most
     # lines are refunded once: only the lines with several refunds are sorted.
-    line = factorize_ids(both["line_uid"]) if line_row is None else _line_groups(both, facts, line_row)
+    if line_row is None or facts.empty:
+        line = factorize_ids(both["line_uid"])
+    else:
+        line = _line_groups(both, facts, line_row)
     nth = np.zeros(len(both), dtype=np.int64)
     so_far = amount.copy()
     several = np.flatnonzero(np.bincount(line)[line] > 1)
