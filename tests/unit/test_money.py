@@ -83,3 +83,12 @@ def test_to_minor_refuses_to_round():
 def test_format_money_reads_like_money():
     assert format_money(123456, "EUR") == "1,234.56 EUR"
     assert format_money(5000, "JPY") == "5,000 JPY"
+
+
+def test_parse_minor_stays_exact_for_amounts_beyond_int64_at_six_places():
+    # 15 digits read at six decimal places pass 2**63; in the currency's minor units they fit
+    text = pd.Series(["999999999999999", "-123456789012345.6", "9223372036854.775807"], dtype="string")
+    ccy = pd.Series(["EUR", "USD", "EUR"], dtype="string")
+    minor, error = parse_minor(text, ccy)
+    assert minor.tolist()[:2] == [99_999_999_999_999_900, -12_345_678_901_234_560]
+    assert error.tolist() == [pd.NA, pd.NA, "more decimals than the currency has"]
