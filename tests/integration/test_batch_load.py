@@ -20,6 +20,7 @@ TABLES = (
     "core.order_lines",
     "core.refund_lines",
     "core.decisions",
+    "core.policy_rules",
     "core.claims",
     "core.review_items",
     "core.quarantine",
@@ -76,6 +77,34 @@ def test_the_same_batch_loaded_twice_gives_identical_tables(conn, fx, accounts, 
     assert snapshot(conn) == before
     actions = [r[0] for r in conn.execute("SELECT action FROM core.audit_log ORDER BY event_id").fetchall()]
     assert actions[-2:] == ["batch_loaded", "batch_replayed"]
+
+
+def test_each_decision_reads_its_rules_reasons_from_the_policy_rules(
+    conn, fx, accounts, taxonomy, policy, tmp_path
+):
+    account = accounts["amazon-eu"]
+    start, end = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
+    folder = batch_folder(tmp_path, account.id, start, end)
+    run_batch(conn, account, folder, taxonomy, policy, start=start, end=end)
+    decided = read_frame(folder, "decisions").astype("string")
+    shown = pd.DataFrame(
+        conn.execute(
+            "SELECT refund_uid::text, decision_rule, decision_reason, liability_rule, liability_reason "
+            "FROM mart.refunds WHERE outcome IS NOT NULL"
+        ).fetchall(),
+        columns=["refund_uid", "decision_rule", "decision_reason", "liability_rule", "liability_reason"],
+    )
+    expected = decided[shown.columns].sort_values("refund_uid", ignore_index=True)
+    assert len(expected) > 100
+    assert expected["decision_rule"].nunique() > 2
+    pd.testing.assert_frame_equal(
+        shown.sort_values("refund_uid", ignore_index=True), expected, check_dtype=False
+    )
+    stored = conn.execute("SELECT kind, count(*) FROM core.policy_rules GROUP BY 1 ORDER BY 1").fetchall()
+    assert stored == [
+        ("decision", expected["decision_rule"].nunique()),
+        ("liability", expected["liability_rule"].nunique()),
+    ]
 
 
 def test_input_equals_loaded_plus_quarantined_per_currency(conn, fx, accounts, taxonomy, policy, tmp_path):

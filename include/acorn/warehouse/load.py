@@ -123,10 +123,8 @@ TARGETS: dict[str, Target] = {
             "policy_version",
             "outcome",
             "decision_rule",
-            "decision_reason",
             "liable_party",
             "liability_rule",
-            "liability_reason",
             "accounting_category",
             "claim_type",
             "claim_opens_on",
@@ -151,6 +149,9 @@ TARGETS: dict[str, Target] = {
             "borne_by_customer_minor",
             "credit_note_required",
         ),
+    ),
+    "policy_rules": Target(
+        "policy_rules", ("policy_version", "kind", "rule_id"), ("policy_version", "kind", "rule_id", "reason")
     ),
     "claims": Target(
         "claims",
@@ -228,6 +229,7 @@ LOAD_ORDER = (
     "orders",
     "order_lines",
     "refund_lines",
+    "policy_rules",
     "decisions",
     "claims",
     "review_items",
@@ -390,6 +392,22 @@ def _chunks(frame: pd.DataFrame, order: np.ndarray | None) -> Iterator[pd.DataFr
         yield frame.iloc[start:end] if order is None else frame.iloc[order[start:end]]
 
 
+def policy_rules(decisions: pd.DataFrame) -> pd.DataFrame:
+    """The reason of each rule the decisions name, once per policy version and rule (core.policy_rules): kept
+    there rather than on each of a million decision rows."""
+    parts = []
+    for kind in ("decision", "liability"):
+        columns = {
+            "policy_version": decisions["policy_version"],
+            "rule_id": decisions[f"{kind}_rule"],
+            "reason": decisions[f"{kind}_reason"],
+        }
+        rules = pa.table({name: arrow_strings(col) for name, col in columns.items()})
+        unique = rules.group_by(list(columns)).aggregate([]).to_pandas(types_mapper=pd.ArrowDtype)
+        parts.append(unique.astype("string").assign(kind=kind))
+    return pd.concat(parts, ignore_index=True)
+
+
 def check_references(batch: Batch) -> None:
     """Every decision and claim names a refund line of the batch (which is written in the same transaction).
 
@@ -517,8 +535,11 @@ def load_batch(conn: psycopg.Connection, batch: Batch) -> LoadResult:
             ),
         )
         result = LoadResult(batch_id, replay=False)
+        frames = batch.frames
+        if "decisions" in frames:
+            frames = {**frames, "policy_rules": policy_rules(frames["decisions"])}
         for name in LOAD_ORDER:
-            frame = batch.frames.get(name)
+            frame = frames.get(name)
             if frame is None or frame.empty or (held and name not in HELD_LOAD):
                 continue
             result.inserted[name], result.updated[name] = _upsert(cur, TARGETS[name], frame, batch_id)

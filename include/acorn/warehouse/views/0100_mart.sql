@@ -25,7 +25,9 @@ SELECT r.refund_uid,
        d.liable_party,
        d.accounting_category,
        d.decision_rule,
+       dr.reason AS decision_reason,
        d.liability_rule,
+       lr.reason AS liability_reason,
        d.policy_version,
        d.risk_flags,
        d.vat_minor::numeric / 10::numeric ^ c.exponent AS vat,
@@ -49,7 +51,11 @@ LEFT JOIN core.orders o ON o.order_uid = r.order_uid
 LEFT JOIN LATERAL (
     SELECT * FROM core.decisions d WHERE d.refund_uid = r.refund_uid ORDER BY d.decided_at DESC LIMIT 1
 ) d ON true
-LEFT JOIN core.currency rc ON rc.code = d.reporting_currency;
+LEFT JOIN core.currency rc ON rc.code = d.reporting_currency
+LEFT JOIN core.policy_rules dr
+       ON (dr.policy_version, dr.kind, dr.rule_id) = (d.policy_version, 'decision', d.decision_rule)
+LEFT JOIN core.policy_rules lr
+       ON (lr.policy_version, lr.kind, lr.rule_id) = (d.policy_version, 'liability', d.liability_rule);
 COMMENT ON VIEW mart.refunds IS 'One row per refund line with its latest decision. Start here.';
 COMMENT ON COLUMN mart.refunds.refund_uid IS 'ACORN id of the refund line (UUIDv5 of account and channel refund id).';
 COMMENT ON COLUMN mart.refunds.account_id IS 'Channel account, as configured in channel_accounts.yaml.';
@@ -79,6 +85,8 @@ COMMENT ON COLUMN mart.refunds.liable_party IS 'Who bears the cost: seller, mark
 COMMENT ON COLUMN mart.refunds.accounting_category IS 'Ledger category (customer_return, inbound_damage, warehouse_damage, carrier_loss, chargeback, a_to_z_guarantee, goodwill...).';
 COMMENT ON COLUMN mart.refunds.decision_rule IS 'Id of the policy rule that gave the outcome.';
 COMMENT ON COLUMN mart.refunds.liability_rule IS 'Id of the policy rule that gave liability and category.';
+COMMENT ON COLUMN mart.refunds.decision_reason IS 'Why the decision rule gives its outcome, in the words of its policy version.';
+COMMENT ON COLUMN mart.refunds.liability_reason IS 'Why the liability rule names that party, in the words of its policy version.';
 COMMENT ON COLUMN mart.refunds.policy_version IS 'Version of the policy file that decided.';
 COMMENT ON COLUMN mart.refunds.risk_flags IS 'Risk findings on the line (duplicate, exceeds_paid, serial_returner...).';
 COMMENT ON COLUMN mart.refunds.vat IS 'Tax part of the refund (VAT or sales tax), transaction currency.';
