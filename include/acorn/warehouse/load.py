@@ -44,7 +44,6 @@ class Target:
     key: tuple[str, ...]
     columns: tuple[str, ...]
     on_conflict: str = "update"  # "update" changed rows, or "nothing"
-    with_batch_id: bool = True
 
 
 TARGETS: dict[str, Target] = {
