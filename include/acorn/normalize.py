@@ -20,7 +20,7 @@ from acorn.channels.raw import RawBatch
 from acorn.columns import arrow_strings, string_offsets
 from acorn.money import CURRENCY_EXPONENT, parse_minor
 from acorn.policy.taxonomy import Taxonomy
-from acorn.schema import ORDER_LINES, ORDERS, REFUND_LINES, Entity, uids
+from acorn.schema import ORDER_LINES, ORDERS, REFUND_LINES, Entity, key_uids
 
 QUARANTINE_COLUMNS = {
     "account_id": "string",
@@ -152,6 +152,32 @@ def _clean_chunk(chunk: pa.Array) -> bool:
     return not (_PADDED_START[data[starts]].any() or _PADDED_END[data[ends - 1]].any())
 
 
+#: ISO 8601 with a zone, as the channels' APIs give it ("Z" or an offset): what Arrow's cast reads exactly as
+#: pandas does.
+_ZONED_ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})$"
+
+
+def _parse_timestamps(text: pd.Series) -> pd.Series:
+    """ISO 8601 text as UTC instants, NaT where unreadable. Values with a zone are read by Arrow's cast, which
+    reads them exactly as pandas does in a fraction of the time (the whole column at once when every value
+    has one, the usual case); the rest (no zone, a date alone, nanoseconds, a value to quarantine) by pandas'
+    ISO 8601 parser, which takes a value without a zone as UTC. An impossible date that looks zoned (February
+    30th) makes Arrow refuse the column, which pandas then reads whole."""
+    arr, utc = arrow_strings(text), pa.timestamp("us", "UTC")
+    try:
+        return pd.Series(pc.cast(arr, utc).to_pandas(), index=text.index)
+    except pa.ArrowInvalid:
+        zoned = pc.fill_null(pc.match_substring_regex(arr, _ZONED_ISO), False)
+    try:
+        parsed = pc.cast(pc.if_else(zoned, arr, pa.scalar(None, arr.type)), utc)
+    except pa.ArrowInvalid:
+        zoned, parsed = pa.array(np.zeros(len(arr), dtype=bool)), pa.nulls(len(arr), utc)
+    out = pd.Series(parsed.to_pandas(), index=text.index)
+    rest = ~zoned.to_numpy(zero_copy_only=False) & text.notna().to_numpy()
+    out[rest] = pd.to_datetime(text[rest], format="ISO8601", utc=True, errors="coerce").astype(out.dtype)
+    return out
+
+
 def _parse(
     raw: pd.DataFrame, entity: Entity, errors: _Errors, currency: pd.Series | None
 ) -> dict[str, pd.Series]:
@@ -178,9 +204,7 @@ def _parse(
             errors.add(f.name, err.notna() & ~missing & (err != "unknown currency"), err.fillna(""))
             out[f.name] = minor
         elif f.kind == "timestamp":
-            ts = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").astype(
-                "datetime64[us, UTC]"
-            )
+            ts = _parse_timestamps(text)
             errors.add(f.name, ts.isna() & ~missing, "not an ISO 8601 timestamp")
             out[f.name] = ts
         elif f.kind == "int":
@@ -230,25 +254,17 @@ def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Cano
     """Parse one raw batch into canonical frames; unreadable rows become quarantine rows."""
     acc, channel = batch.account_id, batch.channel
 
-    minted: dict[str, tuple[pd.Series, pd.Series]] = {}
-
-    def ids(prefix: str, external: pd.Series) -> pd.Series:
-        """Ids of ``external`` keys; a key already seen in this batch (an order id on its lines and refunds)
-        takes the id minted for it instead of being hashed again."""
-        out = pd.Series(pd.NA, index=external.index, dtype="string")
-        todo = np.ones(len(external), dtype=bool)
-        if prefix in minted:
-            seen_keys, seen_ids = minted[prefix]
-            position = pc.index_in(arrow_strings(external), value_set=arrow_strings(seen_keys))
-            todo = position.is_null().to_numpy(zero_copy_only=False)
-            reused = pc.take(arrow_strings(seen_ids), pc.drop_null(position))
-            out[~todo] = pd.arrays.ArrowStringArray(reused)
-        if todo.any():
-            fresh = external[todo]
-            out[todo] = uids(prefix, pd.Series(acc, index=fresh.index), fresh)
-        if prefix not in minted:
-            minted[prefix] = (external, out)
-        return out
+    order_ids, line_order_ids, refund_order_ids = key_uids(
+        "order",
+        acc,
+        batch.orders["external_order_id"],
+        batch.order_lines["external_order_id"],
+        batch.refunds["external_order_id"],
+    )
+    line_ids, refund_line_ids = key_uids(
+        "line", acc, batch.order_lines["external_line_id"], batch.refunds["external_line_id"]
+    )
+    (refund_ids,) = key_uids("refund", acc, batch.refunds["external_refund_id"])
 
     quarantined: list[pd.DataFrame] = []
 
@@ -275,7 +291,7 @@ def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Cano
         return _finish(entity, parsed, ok)
 
     def orders_extra(raw, parsed, errors) -> None:
-        parsed["order_uid"] = ids("order", raw["external_order_id"])
+        parsed["order_uid"] = order_ids
         parsed["account_id"] = pd.Series(acc, index=raw.index, dtype="string")
         parsed["channel"] = pd.Series(channel, index=raw.index, dtype="string")
         model = raw["fulfillment_channel"].map(FULFILLMENT).astype("string")
@@ -284,8 +300,8 @@ def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Cano
         parsed["buyer_ref"] = pseudonymize(raw["buyer_email"], pseudonym_key)
 
     def lines_extra(raw, parsed, errors) -> None:
-        parsed["line_uid"] = ids("line", raw["external_line_id"])
-        parsed["order_uid"] = ids("order", raw["external_order_id"])
+        parsed["line_uid"] = line_ids
+        parsed["order_uid"] = line_order_ids
         parsed["account_id"] = pd.Series(acc, index=raw.index, dtype="string")
         errors.add("order_uid", raw["external_order_id"].isna(), "missing order reference")
 
@@ -293,9 +309,9 @@ def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Cano
         acc_col = pd.Series(acc, index=raw.index)
         errors.add("line_uid", raw["external_line_id"].isna(), "missing order line reference")
         errors.add("order_uid", raw["external_order_id"].isna(), "missing order reference")
-        parsed["refund_uid"] = ids("refund", raw["external_refund_id"])
-        parsed["line_uid"] = ids("line", raw["external_line_id"])
-        parsed["order_uid"] = ids("order", raw["external_order_id"])
+        parsed["refund_uid"] = refund_ids
+        parsed["line_uid"] = refund_line_ids
+        parsed["order_uid"] = refund_order_ids
         parsed["account_id"] = acc_col.astype("string")
         parsed["channel"] = pd.Series(channel, index=raw.index, dtype="string")
         channels = pd.Series(channel, index=raw.index, dtype="string")

@@ -10,11 +10,15 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from acorn.columns import arrow_strings
 
 Kind = Literal["text", "money", "timestamp", "int", "bool"]
 
@@ -137,26 +141,20 @@ def uid(*parts: object) -> str:
     return str(uuid.uuid5(ACORN_NAMESPACE, "|".join(str(p) for p in parts)))
 
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-
-
 def _uuid5_strings(names: list[bytes]) -> pd.Series:
     """``str(uuid.uuid5(ACORN_NAMESPACE, name))`` for many names: one SHA-1 per name, then version bits, hex
-    and dashes for all of them at once in numpy, straight into Arrow strings."""
-    sha1, namespace = hashlib.sha1, ACORN_NAMESPACE.bytes
-    digests = b"".join([sha1(namespace + name, usedforsecurity=False).digest()[:16] for name in names])
-    n = len(names)
-    raw = np.frombuffer(digests, dtype=np.uint8).reshape(n, 16).copy()
+    (``bytes.hex`` over all of them) and dashes at once in numpy, straight into Arrow strings."""
+    sha1, namespace, n = hashlib.sha1, ACORN_NAMESPACE.bytes, len(names)
+    digests = b"".join([sha1(namespace + name, usedforsecurity=False).digest() for name in names])
+    raw = np.frombuffer(digests, dtype=np.uint8).reshape(n, 20)[:, :16].copy()
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50  # version 5
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    hexed = np.empty((n, 32), dtype=np.uint8)
-    hexed[:, 0::2], hexed[:, 1::2] = _HEX[raw >> 4], _HEX[raw & 0x0F]
+    hexed = np.frombuffer(raw.tobytes().hex().encode("ascii"), dtype=np.uint8).reshape(n, 32)
     text = np.full((n, 36), ord("-"), dtype=np.uint8)
-    for src, dst in ((0, 0), (8, 9), (12, 14), (16, 19), (20, 24)):
-        width = {0: 8, 8: 4, 12: 4, 16: 4, 20: 12}[src]
+    for src, dst, width in ((0, 0, 8), (8, 9, 4), (12, 14, 4), (16, 19, 4), (20, 24, 12)):
         text[:, dst : dst + width] = hexed[:, src : src + width]
     offsets = np.arange(0, 36 * (n + 1), 36, dtype=np.int32)
-    array = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(text.tobytes())])
+    array = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(text)])
     return pd.Series(pd.arrays.ArrowStringArray(array))
 
 
@@ -170,3 +168,17 @@ def uids(prefix: str, *columns: pd.Series) -> pd.Series:
     out = _uuid5_strings(names) if names else pd.Series(dtype="string")
     out.index = joined.index
     return out
+
+
+def key_uids(prefix: str, account_id: str, *keys: pd.Series) -> list[pd.Series]:
+    """``uids(prefix, account, key)`` for each column of ``keys`` (indexed by position), every distinct key
+    hashed once: an order's id is on the order, on each of its lines and on each of its refunds, and one
+    dictionary encoding of all of them costs a fraction of a hash per row. A missing key gets the id
+    :func:`uids` gives it."""
+    texts = [arrow_strings(k).cast(pa.large_string()) for k in keys]
+    encoded = pc.dictionary_encode(pa.concat_arrays(texts) if texts else pa.array([], pa.large_string()))
+    distinct = pd.Series(pd.arrays.ArrowStringArray(encoded.dictionary))
+    minted = pa.array(uids(prefix, pd.Series(account_id, index=distinct.index), distinct).array, pa.string())
+    ids = pc.fill_null(pc.take(minted, encoded.indices), uid("<NA>"))
+    bounds = np.cumsum([0, *(len(t) for t in texts)])
+    return [pd.Series(pd.arrays.ArrowStringArray(ids.slice(a, b - a))) for a, b in pairwise(bounds)]

@@ -4,7 +4,8 @@ import pandas as pd
 
 from acorn.channels.demo import generate
 from acorn.channels.raw import RawBatch
-from acorn.normalize import _clean_text, normalize
+from acorn.normalize import _clean_text, _parse_timestamps, normalize
+from acorn.schema import uid
 
 DAY = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -75,3 +76,35 @@ def test_text_is_stripped_exactly_as_python_strips_it_and_blank_is_missing():
     pd.testing.assert_series_equal(_clean_text(raw), raw.str.strip().replace("", pd.NA))
     clean = pd.Series(["A-1", None, "B-2"], dtype="string")
     assert _clean_text(clean).array is clean.array  # nothing to strip: the raw text is kept, not copied
+
+
+def test_timestamps_read_as_pandas_reads_iso_8601_whichever_parser_reads_them():
+    zoned = [
+        "2026-11-02T10:15:30Z",
+        "2026-11-02T10:15:30.5+05:30",
+        "2026-11-02 10:15Z",
+        "2026-11-02T10:15:30-0800",
+    ]
+    other = ["2026-11-02T10:15:30", "2026-11-02", "2026-11-02T10:15:30.123456789Z", "31/02/2026 25:00", None]
+    for values in (zoned, zoned + other, [*zoned, "2026-02-30T10:00:00Z", *other]):
+        text = pd.Series(values, dtype="string")
+        expected = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").astype(
+            "datetime64[us, UTC]"
+        )
+        pd.testing.assert_series_equal(_parse_timestamps(text), expected)
+    assert _parse_timestamps(pd.Series(zoned[1:2], dtype="string"))[0] == pd.Timestamp(
+        "2026-11-02T04:45:30.5Z"
+    )
+
+
+def test_an_order_id_is_the_same_on_the_order_its_lines_and_its_refunds(accounts, taxonomy):
+    batch = _one_refund_batch(accounts)
+    canonical = normalize(batch, taxonomy, b"k")
+    refund = canonical.refund_lines.iloc[0]
+    external = batch.refunds.iloc[0]
+    assert refund["order_uid"] == uid("order", "amazon-eu", external["external_order_id"])
+    assert refund["line_uid"] == uid("line", "amazon-eu", external["external_line_id"])
+    assert refund["refund_uid"] == uid("refund", "amazon-eu", external["external_refund_id"])
+    line = canonical.order_lines.set_index("line_uid").loc[refund["line_uid"]]
+    assert line["order_uid"] == refund["order_uid"]
+    assert refund["order_uid"] in set(canonical.orders["order_uid"])
