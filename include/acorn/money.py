@@ -75,9 +75,10 @@ def parse_minor(text: pd.Series, currencies: pd.Series) -> tuple[pd.Series, pd.S
     Returns ``(minor, error)``: ``minor`` is Int64 with <NA> where parsing failed, ``error`` holds the reason
     for those rows (and <NA> elsewhere). More decimals than the currency allows is an error, not a rounding:
     "1200.5" JPY cannot be a real yen amount. Runs in Arrow's C++ kernels and numpy: the pattern is
-    checked, then the text that passed is read as a decimal with six places (exact: the pattern allows at
-    most fifteen digits and six decimals) and its unscaled integer divided down to the currency; only an
-    amount of 9.2e12 units or more, which does not fit 64 bits at six places, is read in Python.
+    checked, then the digits of each amount that passed, without its point, are read as an integer count of
+    ``10**-decimals`` and scaled up to the currency's minor unit. Exact and within int64: the pattern allows
+    at most fifteen digits before the point, and no more decimals than the currency's exponent (3 at most for
+    any currency a channel settles in) pass.
     """
     arr = pc.utf8_trim_whitespace(arrow_strings(text.astype("string")))
     matched = pc.fill_null(pc.match_substring_regex(arr, _DECIMAL_RE), False).to_numpy(zero_copy_only=False)
@@ -90,15 +91,8 @@ def parse_minor(text: pd.Series, currencies: pd.Series) -> tuple[pd.Series, pd.S
     error[exp < 0] = 3
     error[(error == 0) & (decimals > exp)] = 4
     ok = error == 0
-    value = pc.cast(pc.if_else(pa.array(ok), arr, "0"), pa.decimal128(22, 6))
-    # a decimal128 is a little-endian 128-bit integer: its low word holds every amount below 9.2e12 units
-    words = np.frombuffer(value.buffers()[1], dtype=np.int64).reshape(-1, 2)[value.offset :][: len(value)]
-    low, high = words[:, 0], words[:, 1]
-    safe_exp = np.where(ok, exp, 0)
-    minor = low // 10 ** (6 - safe_exp)
-    wide = np.flatnonzero(high != low >> 63)
-    for row in wide:  # beyond int64 at six places: exact in Python, for the rare row
-        minor[row] = int(Decimal(arr[int(row)].as_py()).scaleb(int(safe_exp[row])))
+    digits = pc.replace_substring(pc.if_else(pa.array(ok), arr, "0"), ".", "")
+    minor = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False) * 10 ** np.where(ok, exp - decimals, 0)
     return (
         pd.Series(pd.arrays.IntegerArray(minor, ~ok), index=text.index),
         pd.Series(pd.arrays.ArrowStringArray(pc.take(_PARSE_ERRORS, pa.array(error))), index=text.index),

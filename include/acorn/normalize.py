@@ -314,10 +314,9 @@ def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Cano
         parsed["order_uid"] = refund_order_ids
         parsed["account_id"] = acc_col.astype("string")
         parsed["channel"] = pd.Series(channel, index=raw.index, dtype="string")
-        channels = pd.Series(channel, index=raw.index, dtype="string")
         parsed["raw_reason"] = raw["reason"].astype("string")
-        parsed["reason"] = taxonomy.normalize_reasons(channels, raw["reason"])
-        parsed["disposition"] = taxonomy.normalize_dispositions(channels, raw["disposition"])
+        parsed["reason"] = taxonomy.normalize_reasons(channel, raw["reason"])
+        parsed["disposition"] = taxonomy.normalize_dispositions(channel, raw["disposition"])
 
     orders = run(ORDERS, batch.orders, "external_order_id", orders_extra)
     lines = run(ORDER_LINES, batch.order_lines, "external_line_id", lines_extra)

@@ -174,7 +174,9 @@ def key_uids(prefix: str, account_id: str, *keys: pd.Series) -> list[pd.Series]:
     """``uids(prefix, account, key)`` for each column of ``keys`` (indexed by position), every distinct key
     hashed once: an order's id is on the order, on each of its lines and on each of its refunds, and one
     dictionary encoding of all of them costs a fraction of a hash per row. A missing key gets the id
-    :func:`uids` gives it."""
+    :func:`uids` gives it. A single column (refund ids, each its own) is hashed as it is."""
+    if len(keys) == 1:
+        return [uids(prefix, pd.Series(account_id, index=keys[0].index), keys[0]).reset_index(drop=True)]
     texts = [arrow_strings(k).cast(pa.large_string()) for k in keys]
     encoded = pc.dictionary_encode(pa.concat_arrays(texts) if texts else pa.array([], pa.large_string()))
     distinct = pd.Series(pd.arrays.ArrowStringArray(encoded.dictionary))

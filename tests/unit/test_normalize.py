@@ -60,6 +60,14 @@ def test_reasons_are_normalized_and_unknown_codes_are_unmapped(accounts, taxonom
     assert refunds["raw_reason"].tolist()[:2] == ["APPAREL_TOO_SMALL", "SOMETHING_NEW"]
 
 
+def test_dispositions_are_normalized_unknown_is_unmapped_and_missing_stays_missing(accounts, taxonomy):
+    batch = _one_refund_batch(accounts, disposition="DAMAGED")
+    batch.refunds.loc[batch.refunds.index[1], "disposition"] = "MELTED"
+    batch.refunds.loc[batch.refunds.index[2], "disposition"] = None
+    refunds = normalize(batch, taxonomy, b"k").refund_lines
+    assert refunds["disposition"].tolist() == ["CUSTOMER_DAMAGED", "UNMAPPED", pd.NA]
+
+
 def test_buyers_are_pseudonymised_with_the_key(accounts, taxonomy):
     batch = _one_refund_batch(accounts)
     a = normalize(batch, taxonomy, b"key-a").orders["buyer_ref"]
