@@ -1,0 +1,39 @@
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from acorn.channels.demo import generate
+from acorn.normalize import Canonical, normalize
+from acorn.quality.validate import validate
+
+DAY = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def _validated(canonical: Canonical):
+    return validate(
+        canonical,
+        account_id="amazon-eu",
+        interval_start=DAY,
+        interval_end=DAY + timedelta(days=1),
+        control_totals={},
+    )
+
+
+def test_rows_failing_an_expectation_are_quarantined_by_field_and_the_rest_kept(accounts, taxonomy):
+    canonical = normalize(generate(accounts["amazon-eu"], DAY, DAY.replace(hour=2)), taxonomy, b"k")
+    refunds = canonical.refund_lines.reset_index(drop=True)
+    clean = _validated(canonical)
+    assert len(clean.canonical.refund_lines) == len(refunds)
+    bad = refunds.copy()
+    bad.loc[1, "refund_uid"] = bad.loc[0, "refund_uid"]  # the same refund twice: both rows fail
+    bad.loc[2, "refunded_at"] = DAY - timedelta(seconds=1)  # before the interval
+    bad.loc[3, "quantity"] = 0
+    got = _validated(Canonical(canonical.orders, canonical.order_lines, bad, canonical.quarantine))
+    kept = got.canonical.refund_lines
+    assert len(kept) == len(refunds) - 4
+    assert not kept["external_refund_id"].isin(refunds["external_refund_id"][:4]).any()
+    q = got.canonical.quarantine.query("check_name == 'great_expectations'").set_index("source_key")
+    fields = q["field"].reindex(refunds["external_refund_id"][:4]).tolist()
+    assert fields == ["refund_uid", "refund_uid", "refunded_at_epoch_s", "quantity"]
+    assert got.expectations["refund_lines"]["expect_column_values_to_be_unique(refund_uid)"] == 2
+    assert pd.Series(q["reason"]).str.contains("expect_column_values_to_be_unique").sum() == 2
