@@ -326,3 +326,22 @@ def test_facts_read_from_the_landing_as_categoricals_decide_exactly_as_text(
     for name in ("decisions", "claims"):
         text, codes = getattr(as_text, name), getattr(as_codes, name)
         pd.testing.assert_frame_equal(codes, text)
+
+
+@pytest.mark.parametrize(
+    ("delivered_at", "days"),
+    [
+        (REFUNDED_AT - pd.Timedelta(days=30, hours=23), 30),
+        (REFUNDED_AT - pd.Timedelta(days=31), 31),
+        (REFUNDED_AT + pd.Timedelta(hours=1), -1),
+        (None, None),
+    ],
+)
+def test_days_since_delivery_are_whole_days_floored_and_missing_without_a_delivery(delivered_at, days):
+    refunds, lines, orders = case(delivered_at=delivered_at or REFUNDED_AT)
+    if delivered_at is None:
+        lines["delivered_at"] = pd.Series([pd.NaT], dtype=lines["delivered_at"].dtype)
+    facts = build_facts(refunds, lines, orders)
+    got = facts["days_since_delivery"].iloc[0]
+    assert (pd.isna(got) and days is None) or got == days
+    assert facts["days_since_delivery"].dtype == "Int64"

@@ -159,9 +159,18 @@ def build_facts(refunds: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame
     )
     facts["paid_minor"] = np.where(line_found, paid, np.iinfo(np.int64).max)
     facts["shipped_late"] = facts["shipped_late"].astype("boolean").fillna(False).astype(bool)
-    days = (facts["refunded_at"] - facts["delivered_at"]).dt.days
-    facts["days_since_delivery"] = days.astype("Int64")
+    facts["days_since_delivery"] = _whole_days_between(facts["delivered_at"], facts["refunded_at"])
     return facts
+
+
+def _whole_days_between(start: pd.Series, end: pd.Series) -> pd.Series:
+    """Whole days from ``start`` to ``end`` (floored, as ``Timedelta.days``), <NA> where either is missing;
+    on the microsecond counts, where pandas' timedelta ``.dt.days`` took 0.2 s a million rows."""
+    start_us = start.astype("datetime64[us, UTC]").to_numpy(dtype="datetime64[us]").view(np.int64)
+    end_us = end.astype("datetime64[us, UTC]").to_numpy(dtype="datetime64[us]").view(np.int64)
+    missing = start.isna().to_numpy() | end.isna().to_numpy()
+    days = (end_us - start_us) // 86_400_000_000
+    return pd.Series(pd.arrays.IntegerArray(np.where(missing, 0, days), missing), index=start.index)
 
 
 def _hit(facts: pd.DataFrame, coded: CodedColumns, field: str, op: str, value) -> np.ndarray:
