@@ -23,11 +23,14 @@ _SAME_BLOCK = 1 << 15  # rows compared at a time: two blocks of ids stay in the 
 
 
 def arrow_strings(col: pd.Series) -> pa.Array:
-    """The column as one contiguous Arrow (large) string array (zero-copy for Arrow-backed text)."""
+    """The column as one contiguous Arrow (large) string array (zero-copy for Arrow-backed text in one chunk;
+    Arrow's ``combine_chunks`` copies even a single chunk)."""
     array = col.array
     if isinstance(array, pd.arrays.ArrowStringArray):
         chunked = array._pa_array
-        return chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray) else chunked
+        if not isinstance(chunked, pa.ChunkedArray):
+            return chunked
+        return chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
     return pa.array(col.astype("string").astype(object).where(col.notna(), None), type=pa.string())
 
 
