@@ -38,6 +38,7 @@ from acorn.policy.rules import Policy
 from acorn.policy.taxonomy import Taxonomy
 from acorn.quality.validate import validate
 from acorn.review import review_items
+from acorn.risk.flags import history_since
 from acorn.warehouse import queries
 from acorn.warehouse.load import Batch, load_batch
 
@@ -228,7 +229,10 @@ def decide_stage(
         orders = pd.concat([orders, known_orders], ignore_index=True)
     facts = build_facts(refunds, lines, orders)
     history = queries.refund_history(
-        conn, refunds["line_uid"].tolist(), facts["buyer_ref"].dropna().unique().tolist()
+        conn,
+        refunds["line_uid"].tolist(),
+        facts["buyer_ref"].dropna().unique().tolist(),
+        history_since(refunds["refunded_at"], start),
     )
     rates = queries.fx_rates(conn, start.date(), end.date())
     decided = decide(facts, policy, rates, history, paused=paused)

@@ -10,7 +10,9 @@ from acorn import pipeline
 from acorn.errors import LoadError
 from acorn.landing import batch_folder, read_frame, read_json, write_frame, write_json
 from acorn.policy.fx import read_ecb_csv
+from acorn.risk.flags import SERIAL_WINDOW, history_since
 from acorn.settings import load_settings
+from acorn.warehouse import queries
 from acorn.warehouse.load import load_fx_rates
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -255,3 +257,28 @@ def test_refunds_whose_order_came_earlier_take_their_context_from_the_warehouse(
     assert len(with_warehouse_context) == len(refunds) > 0
     assert report["outcomes"] == with_batch_context["outcome"].value_counts().to_dict()
     pd.testing.assert_frame_equal(with_warehouse_context, with_batch_context)
+
+
+def test_refund_history_reads_a_lines_refunds_of_any_age_and_a_buyers_since_the_window(
+    conn, fx, accounts, taxonomy, policy, tmp_path
+):
+    run_batch(conn, accounts["amazon-eu"], tmp_path, taxonomy, policy)
+    stored = queries.refunds_posted(conn, START, END)
+    buyers = dict(conn.execute("SELECT order_uid::text, buyer_ref FROM core.orders").fetchall())
+    one = stored.iloc[0]
+    buyer = buyers[one["order_uid"]]
+    later = one["refunded_at"].to_pydatetime() + SERIAL_WINDOW + timedelta(days=1)
+    assert history_since(pd.Series([later, later + timedelta(hours=3)]), START) == later - SERIAL_WINDOW
+    assert history_since(pd.Series([], dtype="datetime64[us, UTC]"), START) == START - SERIAL_WINDOW
+
+    on_line = queries.refund_history(conn, [one["line_uid"]], [], later - SERIAL_WINDOW)
+    assert one["refund_uid"] in set(on_line["refund_uid"])  # the same line: whatever its age
+    by_buyer = queries.refund_history(
+        conn, [], [buyer], one["refunded_at"].to_pydatetime() - timedelta(seconds=1)
+    )
+    expected = {
+        u for u, o in zip(stored["refund_uid"], stored["order_uid"], strict=True) if buyers[o] == buyer
+    }
+    assert set(by_buyer["refund_uid"]) == expected
+    assert one["refund_uid"] in expected
+    assert queries.refund_history(conn, [], [buyer], later - SERIAL_WINDOW).empty  # too old to count

@@ -24,6 +24,7 @@ import psycopg
 from acorn.money import describe_sums
 from acorn.policy.engine import build_facts, decide
 from acorn.policy.rules import Policy, load_policy
+from acorn.risk.flags import history_since
 from acorn.schema import uid
 from acorn.warehouse import queries
 
@@ -83,7 +84,10 @@ def simulate(
     lines, orders = queries.order_context(conn, refunds["line_uid"].unique().tolist())
     facts = build_facts(refunds, lines, orders)
     history = queries.refund_history(
-        conn, refunds["line_uid"].tolist(), facts["buyer_ref"].dropna().unique().tolist()
+        conn,
+        refunds["line_uid"].tolist(),
+        facts["buyer_ref"].dropna().unique().tolist(),
+        history_since(refunds["refunded_at"], start),
     )
     rates = queries.fx_rates(conn, start.date(), end.date())
     now = decide(facts, current, rates, history).decisions

@@ -7,7 +7,7 @@ before it, in time order, so a rerun flags exactly what the first run flagged.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,14 @@ HISTORY_COLUMNS = {
     "refunded_at": "datetime64[us, UTC]",
 }
 SERIAL_WINDOW = timedelta(days=90)
+
+
+def history_since(refunded_at: pd.Series, default: datetime) -> datetime:
+    """The earliest stored refund that can count towards a flag of refunds made at ``refunded_at``: the first
+    of them (``default`` when there are none) less the serial-returner window. Earlier refunds matter only
+    on the same order line, which the history reads whatever their age."""
+    first = refunded_at.min()
+    return (default if pd.isna(first) else first.to_pydatetime()) - SERIAL_WINDOW
 
 
 def empty_history() -> pd.DataFrame:

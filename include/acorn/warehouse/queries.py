@@ -35,14 +35,25 @@ def fx_rates(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame
     return frame.astype(RATES_COLUMNS)
 
 
-def refund_history(conn: psycopg.Connection, line_uids: list[str], buyer_refs: list[str]) -> pd.DataFrame:
-    """Earlier refunds on the same lines or by the same buyers (90 days is enough for every rule)."""
+def refund_history(
+    conn: psycopg.Connection, line_uids: list[str], buyer_refs: list[str], since: datetime
+) -> pd.DataFrame:
+    """Earlier refunds on the same lines (any time) or by the same buyers after ``since`` (the batch's first
+    refund less the serial-returner window: an older refund counts towards no flag).
+
+    Two branches, each read through an index (the lines by ``refund_lines(line_uid)``, the buyers' refunds
+    by the BRIN on ``refunded_at``, each joined to its order by key): one query with the two conditions
+    OR-ed read every stored refund line and order, 0.85 s for an hour's refunds against a million stored.
+    """
     cur = conn.execute(
         "SELECT r.refund_uid::text, r.line_uid::text, o.buyer_ref, r.amount_minor, r.refunded_at "
         "FROM core.refund_lines r JOIN core.orders o ON o.order_uid = r.order_uid "
-        "WHERE r.line_uid = ANY(%s::uuid[]) "
-        "   OR (o.buyer_ref = ANY(%s) AND r.refunded_at > now() - interval '400 days')",
-        (line_uids, buyer_refs),
+        "WHERE r.line_uid = ANY(%(lines)s::uuid[]) "
+        "UNION "
+        "SELECT r.refund_uid::text, r.line_uid::text, o.buyer_ref, r.amount_minor, r.refunded_at "
+        "FROM core.refund_lines r JOIN core.orders o ON o.order_uid = r.order_uid "
+        "WHERE r.refunded_at > %(since)s AND o.buyer_ref = ANY(%(buyers)s)",
+        {"lines": line_uids, "buyers": buyer_refs, "since": since},
     )
     return _frame(cur, HISTORY_COLUMNS)
 
