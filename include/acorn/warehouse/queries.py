@@ -41,9 +41,11 @@ def refund_history(
     """Earlier refunds on the same lines (any time) or by the same buyers after ``since`` (the batch's first
     refund less the serial-returner window: an older refund counts towards no flag).
 
-    Two branches, each read through an index (the lines by ``refund_lines(line_uid)``, the buyers' refunds
-    by the BRIN on ``refunded_at``, each joined to its order by key): one query with the two conditions
-    OR-ed read every stored refund line and order, 0.85 s for an hour's refunds against a million stored.
+    Two branches: the lines' refunds through ``refund_lines(line_uid)``, the buyers' only from the window on
+    (the BRIN on ``refunded_at`` lets Postgres skip older block ranges), each joined to its order by key.
+    One query with the two conditions OR-ed joined every stored refund line with every order: 0.85 s for an
+    hour's refunds against a million stored, growing with the whole history; now 0.2 s, and growing with
+    the refunds of the last 90 days only.
     """
     cur = conn.execute(
         "SELECT r.refund_uid::text, r.line_uid::text, o.buyer_ref, r.amount_minor, r.refunded_at "
