@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from acorn.columns import arrow_strings
+from acorn.columns import arrow_strings, map_distinct
 
 #: ISO 4217 minor-unit exponents of the currencies ACORN's channels settle in.
 CURRENCY_EXPONENT: dict[str, int] = {
@@ -50,10 +50,8 @@ def exponent(currency: str) -> int:
 
 def exponents(currencies: pd.Series) -> pd.Series:
     """Vectorized :func:`exponent`; unknown currencies give <NA>. Looked up once per distinct code."""
-    encoded = pc.dictionary_encode(arrow_strings(currencies.astype("string")))
-    table = pa.array([CURRENCY_EXPONENT.get(c) for c in encoded.dictionary.to_pylist()], type=pa.int64())
-    exps = pc.take(table, encoded.indices).to_numpy(zero_copy_only=False)
-    return pd.Series(pd.array(exps, dtype="Int64"), index=currencies.index)
+    exps = map_distinct(currencies.astype("string"), CURRENCY_EXPONENT.get, pa.int64())
+    return pd.Series(pd.array(exps.to_numpy(zero_copy_only=False), dtype="Int64"), index=currencies.index)
 
 
 #: Why an amount could not be read, by code (0: it could).

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from acorn.channels.raw import RawBatch
-from acorn.columns import arrow_strings, string_offsets
+from acorn.columns import arrow_strings, map_distinct, string_offsets
 from acorn.money import CURRENCY_EXPONENT, parse_minor
 from acorn.policy.taxonomy import Taxonomy
 from acorn.schema import ORDER_LINES, ORDERS, REFUND_LINES, Entity, key_uids
@@ -245,9 +245,7 @@ def pseudonymize(values: pd.Series, key: bytes) -> pd.Series:
         h.update(value.strip().lower().encode())
         return h.hexdigest()
 
-    encoded = pc.dictionary_encode(arrow_strings(values))
-    hashed = pa.array([one(v) for v in encoded.dictionary.to_pylist()], type=pa.string())
-    return pd.Series(pd.arrays.ArrowStringArray(pc.take(hashed, encoded.indices)), index=values.index)
+    return pd.Series(pd.arrays.ArrowStringArray(map_distinct(values, one, pa.string())), index=values.index)
 
 
 def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Canonical:

@@ -14,6 +14,7 @@ from acorn.columns import (
     id_order,
     id_positions,
     iso_utc,
+    map_distinct,
     take_rows,
 )
 
@@ -115,3 +116,15 @@ def test_fixed_ids_compare_byte_for_byte_in_every_block():
     changed = list(ids)
     changed[2 * _SAME_BLOCK + 5] = changed[2 * _SAME_BLOCK + 5][:-1] + "g"  # last byte, third block
     assert not _FixedIds.of(pa.array(changed)).same(rows, theirs, at)
+
+
+def test_map_distinct_asks_once_per_distinct_value_and_keeps_missing_missing():
+    asked = []
+
+    def length(value: str) -> int:
+        asked.append(value)
+        return len(value)
+
+    col = pd.Series(["ab", None, "abc", "ab", "ab", None], dtype="string")
+    assert map_distinct(col, length, pa.int64()).to_pylist() == [2, None, 3, 2, 2, None]
+    assert sorted(asked) == ["ab", "abc"]

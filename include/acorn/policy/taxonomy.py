@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from acorn.columns import arrow_strings
+from acorn.columns import map_distinct
 from acorn.errors import ConfigError, read_yaml
 
 UNMAPPED = "UNMAPPED"
@@ -45,11 +45,8 @@ class Taxonomy:
 
 
 def _map_distinct(raw: pd.Series, mapping: dict[str, str], missing: str | None) -> pd.Series:
-    """``raw`` through ``mapping``, an unknown code UNMAPPED and a missing one ``missing``; each distinct code
-    is looked up once (a million refunds carry a few dozen)."""
-    encoded = pc.dictionary_encode(arrow_strings(raw))
-    table = pa.array([mapping.get(code, UNMAPPED) for code in encoded.dictionary.to_pylist()], pa.string())
-    mapped = pc.take(table, encoded.indices)
+    """``raw`` through ``mapping``, an unknown code UNMAPPED and a missing one ``missing``."""
+    mapped = map_distinct(raw, lambda code: mapping.get(code, UNMAPPED), pa.string())
     if missing is not None:
         mapped = pc.fill_null(mapped, missing)
     return pd.Series(pd.arrays.ArrowStringArray(mapped), index=raw.index)
