@@ -1,7 +1,9 @@
+from datetime import timedelta
+
 import numpy as np
 import pandas as pd
 
-from acorn.risk.flags import empty_history, risk_flags
+from acorn.risk.flags import SERIAL_WINDOW, _rolling_count, empty_history, risk_flags
 
 
 def facts(rows):
@@ -74,3 +76,37 @@ def test_an_empty_batch_with_history_gets_no_flags():
     )
     assert flags.empty
     assert list(flags.columns) == ["duplicate_refund", "exceeds_paid", "buyer_refunds_90d"]
+
+
+def _counts_one_by_one(codes: np.ndarray, seconds: np.ndarray, window: timedelta) -> list[int]:
+    span = window.total_seconds()
+    return [
+        int(((codes == c) & (seconds > s - span) & (seconds <= s)).sum())
+        for c, s in zip(codes, seconds, strict=True)
+    ]
+
+
+def test_buyer_windows_count_as_one_by_one_whichever_way_the_rows_are_sorted():
+    rng = np.random.default_rng(7)
+    rows = 3000
+    buyers = rng.integers(0, 40, rows)
+    seconds = rng.integers(0, 2**24, rows)  # 194 days: windows reaching before a buyer's first refund
+    buyers[-500:], seconds[-500:] = buyers[:500], seconds[:500]  # and refunds at the same second
+    stamps = pd.to_datetime(seconds + 1_767_225_600, unit="s", utc=True).astype("datetime64[us, UTC]")
+    batch = pd.DataFrame(
+        {
+            "refund_uid": [f"r{i}" for i in range(rows)],
+            "line_uid": [f"l{i}" for i in range(rows)],
+            "buyer_ref": [f"b{b}" for b in buyers],
+            "amount_minor": 100,
+            "refunded_at": stamps,
+            "paid_minor": 1000,
+        }
+    )
+    expected = _counts_one_by_one(buyers, seconds, SERIAL_WINDOW)
+    assert risk_flags(batch, empty_history())["buyer_refunds_90d"].tolist() == expected
+    # keys and times too wide to carry the row numbers as well: the indirect sort gives the same counts
+    sparse = buyers.astype(np.int64) * 12_000
+    wide = seconds.astype(np.int64) * 150_000
+    window = SERIAL_WINDOW * 150_000
+    assert _rolling_count(sparse, wide, window).tolist() == _counts_one_by_one(sparse, wide, window)

