@@ -141,7 +141,11 @@ def uid(*parts: object) -> str:
     return str(uuid.uuid5(ACORN_NAMESPACE, "|".join(str(p) for p in parts)))
 
 
-def _uuid5_strings(names: list[bytes]) -> pd.Series:
+#: Names turned into ids at a time in :func:`uids`.
+_UID_BLOCK = 1 << 17
+
+
+def _uuid5_strings(names: list[bytes]) -> pa.Array:
     """``str(uuid.uuid5(ACORN_NAMESPACE, name))`` for many names: one SHA-1 per name, then version bits, hex
     (``bytes.hex`` over all of them) and dashes at once in numpy, straight into Arrow strings."""
     sha1, namespace, n = hashlib.sha1, ACORN_NAMESPACE.bytes, len(names)
@@ -154,8 +158,7 @@ def _uuid5_strings(names: list[bytes]) -> pd.Series:
     for src, dst, width in ((0, 0, 8), (8, 9, 4), (12, 14, 4), (16, 19, 4), (20, 24, 12)):
         text[:, dst : dst + width] = hexed[:, src : src + width]
     offsets = np.arange(0, 36 * (n + 1), 36, dtype=np.int32)
-    array = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(text)])
-    return pd.Series(pd.arrays.ArrowStringArray(array))
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(text)])
 
 
 def uids(prefix: str, *columns: pd.Series) -> pd.Series:
@@ -164,8 +167,12 @@ def uids(prefix: str, *columns: pd.Series) -> pd.Series:
     joined = prefix + "|" + columns[0].astype("string")
     for col in columns[1:]:
         joined = joined + "|" + col.astype("string")
-    names = pa.array(joined.fillna("<NA>"), type=pa.string()).cast(pa.binary()).to_pylist()
-    out = _uuid5_strings(names) if names else pd.Series(dtype="string")
+    names = pa.array(joined.fillna("<NA>"), type=pa.string()).cast(pa.binary())
+    # a block of names at a time as Python bytes (a million of them, with their digests, hold 0.1 GiB)
+    blocks = [
+        _uuid5_strings(names.slice(at, _UID_BLOCK).to_pylist()) for at in range(0, len(names), _UID_BLOCK)
+    ]
+    out = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(blocks, pa.string()).combine_chunks()))
     out.index = joined.index
     return out
 

@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from acorn import schema
 from acorn.channels.demo import generate
 from acorn.channels.raw import RawBatch
 from acorn.normalize import _clean_text, _parse_timestamps, normalize
@@ -116,3 +117,13 @@ def test_an_order_id_is_the_same_on_the_order_its_lines_and_its_refunds(accounts
     line = canonical.order_lines.set_index("line_uid").loc[refund["line_uid"]]
     assert line["order_uid"] == refund["order_uid"]
     assert refund["order_uid"] in set(canonical.orders["order_uid"])
+
+
+def test_ids_minted_block_by_block_are_each_rows_uid(monkeypatch):
+    monkeypatch.setattr(schema, "_UID_BLOCK", 3)
+    accounts = pd.Series(["amazon-eu"] * 7 + ["shop"] * 3, index=range(10, 20))
+    keys = pd.Series([f"A-{i}" for i in range(9)] + [None], index=range(10, 20), dtype="string")
+    minted = schema.uids("order", accounts, keys)
+    assert minted.index.tolist() == list(range(10, 20))
+    expected = [schema.uid("order", a, k) for a, k in zip(accounts[:9], keys[:9], strict=True)]
+    assert minted.tolist() == [*expected, schema.uid("<NA>")]  # a missing key: the id of "<NA>"
