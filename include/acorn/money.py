@@ -67,8 +67,16 @@ _PARSE_ERRORS = pa.array(
 )
 
 
-def parse_minor(text: pd.Series, currencies: pd.Series) -> tuple[pd.Series, pd.Series]:
+def row_exponents(currencies: pd.Series) -> np.ndarray:
+    """Each row's currency exponent, -1 for a currency that is unknown or missing."""
+    return exponents(currencies).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def parse_minor(text: pd.Series, currencies: pd.Series | np.ndarray) -> tuple[pd.Series, pd.Series]:
     """Parse decimal strings ("12.30", "-5", "1200") into minor units of each row's currency.
+
+    ``currencies`` holds each row's currency code, or their :func:`row_exponents` (the money columns of a
+    frame share its currency column: looked up once, 25 ms a million rows each time).
 
     Returns ``(minor, error)``: ``minor`` is Int64 with <NA> where parsing failed, ``error`` holds the reason
     for those rows (and <NA> elsewhere). More decimals than the currency allows is an error, not a rounding:
@@ -80,7 +88,7 @@ def parse_minor(text: pd.Series, currencies: pd.Series) -> tuple[pd.Series, pd.S
     """
     arr = pc.utf8_trim_whitespace(arrow_strings(text.astype("string")))
     matched = pc.fill_null(pc.match_substring_regex(arr, _DECIMAL_RE), False).to_numpy(zero_copy_only=False)
-    exp = exponents(currencies).fillna(-1).to_numpy(dtype=np.int64)
+    exp = currencies if isinstance(currencies, np.ndarray) else row_exponents(currencies)
     dot = pc.fill_null(pc.find_substring(arr, "."), -1).to_numpy(zero_copy_only=False)
     length = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
     decimals = np.where(dot >= 0, length - dot - 1, 0)

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from acorn.channels.raw import RawBatch
 from acorn.columns import arrow_strings, map_distinct, string_offsets
-from acorn.money import CURRENCY_EXPONENT, parse_minor
+from acorn.money import CURRENCY_EXPONENT, parse_minor, row_exponents
 from acorn.policy.taxonomy import Taxonomy
 from acorn.schema import ORDER_LINES, ORDERS, REFUND_LINES, Entity, key_uids
 
@@ -36,6 +36,9 @@ QUARANTINE_COLUMNS = {
     "amount_minor": "Int64",
     "raw_record": "string",
 }
+
+#: Digits alone, few enough for int64 whatever they are.
+_PLAIN_WHOLE = r"^-?[0-9]{1,18}$"
 
 FULFILLMENT = {"AFN": "AFN", "MFN": "MFN", "store": "STORE", "STORE": "STORE"}
 
@@ -179,11 +182,26 @@ def _parse_timestamps(text: pd.Series) -> pd.Series:
     return out
 
 
+def _parse_whole(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Whole numbers as int64 (0 where unreadable or missing), and where they were. A column of plain digits
+    (the usual case) is read by Arrow's cast; any other (a sign, a point, an exponent: "3.0" is a whole
+    three) by pandas' ``to_numeric``, which took 0.23 s a million rows for every column."""
+    arr = arrow_strings(text)
+    plain = pc.match_substring_regex(arr, _PLAIN_WHOLE)
+    if pc.all(pc.fill_null(plain, True)).as_py():
+        num = pc.cast(pc.fill_null(arr, "0"), pa.int64()).to_numpy(zero_copy_only=False)
+        return pd.Series(num, index=text.index), text.isna()
+    num = pd.to_numeric(text, errors="coerce")
+    bad = num.isna() | (num != np.floor(num.fillna(0)))
+    return num.where(~bad, 0).fillna(0).astype("int64"), bad
+
+
 def _parse(
     raw: pd.DataFrame, entity: Entity, errors: _Errors, currency: pd.Series | None
 ) -> dict[str, pd.Series]:
     """Parse every raw column that carries a canonical field name, by the field's kind."""
     out: dict[str, pd.Series] = {}
+    exps = None  # each row's currency exponent, looked up at the first money column
     if currency is not None:
         known = currency.isin(list(CURRENCY_EXPONENT))
         errors.add("currency", ~known & currency.notna(), "unknown currency code")
@@ -201,7 +219,8 @@ def _parse(
         if f.kind == "text":
             out[f.name] = text
         elif f.kind == "money":
-            minor, err = parse_minor(text, currency)
+            exps = row_exponents(currency) if exps is None else exps
+            minor, err = parse_minor(text, exps)
             errors.add(f.name, err.notna() & ~missing & (err != "unknown currency"), err.fillna(""))
             out[f.name] = minor
         elif f.kind == "timestamp":
@@ -209,10 +228,9 @@ def _parse(
             errors.add(f.name, ts.isna() & ~missing, "not an ISO 8601 timestamp")
             out[f.name] = ts
         elif f.kind == "int":
-            num = pd.to_numeric(text, errors="coerce")
-            bad = num.isna() | (num != np.floor(num.fillna(0)))
+            num, bad = _parse_whole(text)
             errors.add(f.name, bad & ~missing, "not a whole number")
-            out[f.name] = num.where(~bad, 0).fillna(0).astype("int64")
+            out[f.name] = num
         elif f.kind == "bool":
             low = text.str.lower()
             errors.add(f.name, ~low.isin(["true", "false"]) & ~missing, "not true/false")

@@ -5,7 +5,7 @@ import pandas as pd
 from acorn import schema
 from acorn.channels.demo import generate
 from acorn.channels.raw import RawBatch
-from acorn.normalize import _clean_text, _parse_timestamps, normalize
+from acorn.normalize import _clean_text, _parse_timestamps, _parse_whole, normalize
 from acorn.schema import uid
 
 DAY = datetime(2026, 11, 2, tzinfo=UTC)
@@ -127,3 +127,20 @@ def test_ids_minted_block_by_block_are_each_rows_uid(monkeypatch):
     assert minted.index.tolist() == list(range(10, 20))
     expected = [schema.uid("order", a, k) for a, k in zip(accounts[:9], keys[:9], strict=True)]
     assert minted.tolist() == [*expected, schema.uid("<NA>")]  # a missing key: the id of "<NA>"
+
+
+def test_whole_numbers_read_alike_from_plain_digits_and_from_anything_else():
+    plain = pd.Series(["1", "007", "-3", None, "123456789012345678"], dtype="string")
+    num, bad = _parse_whole(plain)
+    assert num.tolist() == [1, 7, -3, 0, 123456789012345678]
+    assert bad.tolist() == [False, False, False, True, False]
+    mixed = pd.Series(["1", "3.0", "+4", None, "2.5", "x", "1e3"], dtype="string")
+    num, bad = _parse_whole(mixed)
+    assert num.tolist() == [1, 3, 4, 0, 0, 0, 1000]
+    assert bad.tolist() == [False, False, False, True, True, True, False]
+
+
+def test_a_quantity_that_is_not_whole_is_quarantined_by_field(accounts, taxonomy):
+    canonical = normalize(_one_refund_batch(accounts, quantity="1.5"), taxonomy, b"k")
+    assert len(canonical.refund_lines) == 2
+    assert canonical.quarantine["reason"].tolist() == ["quantity: not a whole number"]
