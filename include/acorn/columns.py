@@ -24,13 +24,16 @@ _SAME_BLOCK = 1 << 15  # rows compared at a time: two blocks of ids stay in the 
 
 def arrow_strings(col: pd.Series) -> pa.Array:
     """The column as one contiguous Arrow (large) string array (zero-copy for Arrow-backed text in one chunk;
-    Arrow's ``combine_chunks`` copies even a single chunk)."""
+    Arrow's ``combine_chunks`` copies even a single chunk). A categorical is taken from its categories by its
+    codes: through Python strings, a million rows took 0.3 s."""
     array = col.array
     if isinstance(array, pd.arrays.ArrowStringArray):
         chunked = array._pa_array
         if not isinstance(chunked, pa.ChunkedArray):
             return chunked
         return chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return _from_codes(col, col.cat.codes.to_numpy())
     return pa.array(col.astype("string").astype(object).where(col.notna(), None), type=pa.string())
 
 
@@ -39,6 +42,12 @@ def map_distinct(col: pd.Series, fn: Callable[[str], Any], type: pa.DataType) ->
     buyers who come back); a missing value stays missing."""
     encoded = pc.dictionary_encode(arrow_strings(col))
     return pc.take(pa.array([fn(v) for v in encoded.dictionary.to_pylist()], type=type), encoded.indices)
+
+
+def _from_codes(col: pd.Series, codes: np.ndarray) -> pa.Array:
+    """The text of a categorical's ``codes`` (-1: null)."""
+    categories = pa.array(col.cat.categories.astype(str).astype(object), type=pa.string())
+    return pc.take(categories, pa.array(codes, mask=codes < 0))
 
 
 def string_offsets(arr: pa.Array) -> np.ndarray:
@@ -51,9 +60,7 @@ def text_rows(col: pd.Series, rows: np.ndarray) -> pa.Array:
     """Rows ``rows`` of a text column as an Arrow string array; a categorical goes through its codes, so only
     the rows taken become strings."""
     if isinstance(col.dtype, pd.CategoricalDtype):
-        codes = col.cat.codes.to_numpy()[rows]
-        categories = pa.array(col.cat.categories.astype(object), type=pa.string())
-        return pc.take(categories, pa.array(codes, mask=codes < 0))
+        return _from_codes(col, col.cat.codes.to_numpy()[rows])
     array = col.array
     if isinstance(array, pd.arrays.ArrowStringArray):  # take from the chunks: only the rows are copied
         return array._pa_array.take(pa.array(rows)).combine_chunks().cast(pa.string())

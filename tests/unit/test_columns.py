@@ -10,6 +10,7 @@ from acorn.columns import (
     _SAME_BLOCK,
     CodedColumns,
     _FixedIds,
+    arrow_strings,
     factorize_ids,
     id_order,
     id_positions,
@@ -128,3 +129,10 @@ def test_map_distinct_asks_once_per_distinct_value_and_keeps_missing_missing():
     col = pd.Series(["ab", None, "abc", "ab", "ab", None], dtype="string")
     assert map_distinct(col, length, pa.int64()).to_pylist() == [2, None, 3, 2, 2, None]
     assert sorted(asked) == ["ab", "abc"]
+
+
+def test_arrow_strings_of_a_categorical_are_its_text_with_nulls_kept():
+    text = pd.Series(["R010", None, "R999", "R010"], dtype="string")
+    coded = text.astype("category")
+    assert arrow_strings(coded).to_pylist() == ["R010", None, "R999", "R010"]
+    assert arrow_strings(coded).equals(arrow_strings(text).cast(pa.string()))

@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from acorn.columns import arrow_strings, id_order, string_offsets
+from acorn.columns import arrow_strings, id_order, id_positions, string_offsets
 from acorn.errors import LoadError
 from acorn.schema import uid
 from acorn.warehouse import binary_copy
@@ -401,24 +401,25 @@ def policy_rules(decisions: pd.DataFrame) -> pd.DataFrame:
             "rule_id": decisions[f"{kind}_rule"],
             "reason": decisions[f"{kind}_reason"],
         }
-        rules = pa.table({name: arrow_strings(col) for name, col in columns.items()})
-        unique = rules.group_by(list(columns)).aggregate([]).to_pandas(types_mapper=pd.ArrowDtype)
-        parts.append(unique.astype("string").assign(kind=kind))
+        # categoricals (as the decide task writes them) are told apart by their codes, never as text
+        unique = pd.DataFrame(columns).drop_duplicates().astype("string")
+        parts.append(unique.assign(kind=kind))
     return pd.concat(parts, ignore_index=True)
 
 
 def check_references(batch: Batch) -> None:
     """Every decision and claim names a refund line of the batch (which is written in the same transaction).
 
-    Checked for the whole batch at once, in Arrow, instead of a foreign-key trigger per row (migration 0012).
+    Checked for the whole batch at once (:func:`id_positions`), instead of a foreign-key trigger per row
+    (migration 0012).
     """
     refunds = batch.frames.get("refund_lines")
-    known = arrow_strings(refunds["refund_uid"]) if refunds is not None else pa.array([], pa.string())
+    known = refunds["refund_uid"] if refunds is not None else pd.Series([], dtype="string")
     for name in ("decisions", "claims"):
         frame = batch.frames.get(name)
         if frame is None or frame.empty:
             continue
-        found = pc.is_in(arrow_strings(frame["refund_uid"]), value_set=known).to_numpy(zero_copy_only=False)
+        found = id_positions(frame["refund_uid"], known) >= 0
         if not found.all():
             missing = frame["refund_uid"][~found]
             raise LoadError(
