@@ -86,3 +86,26 @@ def test_binary_copy_stores_every_type_and_null_as_text_copy_does(conn):
     assert by_amount[7][0] is None
     assert by_amount[-999][1:8] == ("", "JPY", -999, None, False, None, None)
     assert by_amount[2**62][2] is None
+
+
+def test_a_constant_column_ends_every_row_by_either_path(conn):
+    batch = str(uuid.uuid5(uuid.NAMESPACE_URL, "batch"))
+    columns = (("amount_minor", "bigint"), ("name", "text"))
+    rows = []
+    for table, extra in (("const_binary", ()), ("const_text", (("extra", "numeric"),))):
+        frame = (
+            _frame()[["amount_minor", "name"]].assign(extra="1.5")
+            if extra
+            else _frame()[["amount_minor", "name"]]
+        )
+        declared = (*columns, *extra, ("batch_id", "uuid"), ("tag", "text"))
+        conn.execute(f"CREATE TEMP TABLE {table} ({', '.join(f'{c} {t}' for c, t in declared)})")
+        with conn.cursor() as cur:
+            names = tuple(c for c, _ in (*columns, *extra))
+            copy_frame(cur, sql.Identifier(table), frame, names, constants={"batch_id": batch, "tag": "t"})
+        rows.append(
+            conn.execute(f"SELECT amount_minor, name, batch_id, tag FROM {table} ORDER BY 1").fetchall()
+        )
+    assert rows[0] == rows[1]
+    assert [r[2:] for r in rows[0]] == [(uuid.UUID(batch), "t")] * 5
+    assert rows[0][0][:2] == (-999, "")

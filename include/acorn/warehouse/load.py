@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -337,10 +337,13 @@ def copy_frame(
     frame: pd.DataFrame,
     columns: tuple[str, ...],
     order: np.ndarray | None = None,
+    constants: Mapping[str, str] | None = None,
 ) -> None:
     """Stream a frame into ``table`` with COPY, in chunks (rows in ``order`` when given): binary tuples built in
     numpy (:mod:`acorn.warehouse.binary_copy`), or CSV built by Arrow when a column is one the binary encoder
-    does not take (the savepoint undoes the partial binary COPY first)."""
+    does not take (the savepoint undoes the partial binary COPY first). ``constants`` are columns with one
+    value on every row (the batch id), written after ``columns``."""
+    constants = dict(constants or {})
     types = dict(
         cur.execute(
             "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
@@ -350,10 +353,12 @@ def copy_frame(
     )
     try:
         with cur.connection.transaction():
-            _copy_binary(cur, table, frame, columns, [types[c] for c in columns], order)
+            encoded = {c: binary_copy.encode_constant(v, types[c]) for c, v in constants.items()}
+            _copy_binary(cur, table, frame, columns, [types[c] for c in columns], order, encoded)
         return
     except binary_copy.NotEncodable:
         pass
+    frame, columns = frame.assign(**constants), (*columns, *constants)
     copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         table, sql.SQL(", ").join(map(sql.Identifier, columns))
     )
@@ -373,15 +378,16 @@ def _copy_binary(
     columns: tuple[str, ...],
     types: list[str],
     order: np.ndarray | None,
+    constants: dict[str, bytes],
 ) -> None:
     copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
-        table, sql.SQL(", ").join(map(sql.Identifier, columns))
+        table, sql.SQL(", ").join(map(sql.Identifier, (*columns, *constants)))
     )
     # a worker thread sends each chunk while the next one is encoded (Arrow and numpy release the GIL)
     with cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
         copy.write(binary_copy.HEADER)
         for rows in _chunks(frame, order):
-            copy.write(binary_copy.encode_rows(rows[list(columns)], types))
+            copy.write(binary_copy.encode_rows(rows[list(columns)], types, tuple(constants.values())))
         copy.write(binary_copy.TRAILER)
 
 
@@ -439,9 +445,10 @@ def _copy_fresh(
             copy_frame(
                 cur,
                 sql.Identifier("core", target.table),
-                frame.assign(batch_id=batch_id),
-                (*target.columns, "batch_id"),
+                frame,
+                target.columns,
                 order,
+                {"batch_id": batch_id},
             )
     except psycopg.errors.UniqueViolation:
         return False
