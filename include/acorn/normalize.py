@@ -272,7 +272,7 @@ def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Cano
 
     The ids are minted on a second core while the frames are parsed, and join them once all three are:
     minting is a SHA-1 per distinct key in Python, parsing mostly Arrow's kernels, which let go of the GIL
-    (a million refund lines: 7.1-8.7 s -> 5.6-6.2 s).
+    (a million refund lines: 7.1-8.7 s -> 5.2-6.2 s).
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ids") as pool:
         return _normalize(batch, taxonomy, pseudonym_key, pool)
