@@ -1,10 +1,12 @@
 from datetime import UTC, datetime, timedelta
 
+import great_expectations as gx
+import great_expectations.expectations as gxe
 import pandas as pd
 
 from acorn.channels.demo import generate
 from acorn.normalize import Canonical, normalize
-from acorn.quality.validate import validate
+from acorn.quality.validate import run_suite, validate
 
 DAY = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -37,3 +39,19 @@ def test_rows_failing_an_expectation_are_quarantined_by_field_and_the_rest_kept(
     assert fields == ["refund_uid", "refund_uid", "refunded_at_epoch_s", "quantity"]
     assert got.expectations["refund_lines"]["expect_column_values_to_be_unique(refund_uid)"] == 2
     assert pd.Series(q["reason"]).str.contains("expect_column_values_to_be_unique").sum() == 2
+
+
+def test_an_id_column_another_expectation_reads_is_checked_as_text_for_it_too():
+    suite = gx.ExpectationSuite(
+        name="ids_unique_and_known",
+        expectations=[
+            gxe.ExpectColumnValuesToBeUnique(column="refund_uid"),
+            gxe.ExpectColumnValuesToBeInSet(column="refund_uid", value_set=["r1", "r2"]),
+        ],
+    )
+    frame = pd.DataFrame({"refund_uid": pd.Series(["r1", "r2", "r2", "r3"], dtype="string")})
+    failures, summary = run_suite(frame, suite)
+    assert summary["evaluated"] == 2
+    assert not summary["success"]
+    assert sorted(failures) == [1, 2, 3]  # r2 twice, r3 not in the set
+    assert len(failures[3]) == 1
