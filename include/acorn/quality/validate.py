@@ -78,21 +78,17 @@ def run_suite(frame: pd.DataFrame, suite: gx.ExpectationSuite) -> tuple[dict[int
             name=name, data=_batch_definition(name), suite=ctx.suites.add_or_update(suite)
         )
     )
-    # GX copies what it is given: hand it only the columns the suite reads (half the time on wide frames)
-    used = sorted(
-        {
-            getattr(e, name)
-            for e in suite.expectations
-            for name in ("column", "column_A", "column_B")
-            if getattr(e, name, None)
-        }
+    # how many expectations read each column
+    readers = Counter(
+        getattr(e, name)
+        for e in suite.expectations
+        for name in ("column", "column_A", "column_B")
+        if getattr(e, name, None)
     )
-    data = frame[used].reset_index(drop=True)
+    # GX copies what it is given: hand it only the columns the suite reads (half the time on wide frames)
+    data = frame[sorted(readers)].reset_index(drop=True)
     # GX checks uniqueness with pandas' duplicated, 0.3 s per million text ids; on the ids' exact integer
     # codes the same rows fail in a fraction of that (a column another expectation reads keeps its text)
-    readers = Counter(
-        getattr(e, n, None) for e in suite.expectations for n in ("column", "column_A", "column_B")
-    )
     for e in suite.expectations:
         if isinstance(e, gxe.ExpectColumnValuesToBeUnique) and readers[e.column] == 1:
             codes = factorize_ids(data[e.column])
