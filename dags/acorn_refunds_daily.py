@@ -18,7 +18,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
-from acorn_airflow.batch import channel_accounts, prepare_warehouse, refund_batch, review_path
+from acorn_airflow.batch import channel_accounts, prepare_warehouse, refund_batch
+from acorn_airflow.review import all_accounts_loaded, review_path
 
 LOOKBACK_HOURS = 24
 
@@ -57,8 +58,10 @@ def daily_summary() -> int:
 def acorn_refunds_daily():
     accounts = channel_accounts()
     prepare_warehouse() >> accounts
-    loads = refund_batch.partial(lookback_hours=LOOKBACK_HOURS).expand(account=accounts)
-    review_path(loads) >> refresh_marts() >> daily_summary()
+    loads = refund_batch.partial(lookback_hours=LOOKBACK_HOURS).expand(account_id=accounts)
+    summary = review_path(loads)
+    summary >> refresh_marts() >> daily_summary()
+    summary >> all_accounts_loaded()
 
 
 acorn_refunds_daily()

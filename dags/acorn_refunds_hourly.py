@@ -27,7 +27,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag
 
-from acorn_airflow.batch import channel_accounts, prepare_warehouse, refund_batch, review_path
+from acorn_airflow.batch import channel_accounts, prepare_warehouse, refund_batch
+from acorn_airflow.review import all_accounts_loaded, review_path
 
 
 @dag(
@@ -43,8 +44,8 @@ from acorn_airflow.batch import channel_accounts, prepare_warehouse, refund_batc
 def acorn_refunds_hourly():
     accounts = channel_accounts()
     prepare_warehouse() >> accounts
-    loads = refund_batch.partial(lookback_hours=0).expand(account=accounts)
-    review_path(loads)
+    loads = refund_batch.partial(lookback_hours=0).expand(account_id=accounts)
+    review_path(loads) >> all_accounts_loaded()
 
 
 acorn_refunds_hourly()

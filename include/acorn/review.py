@@ -1,18 +1,21 @@
 """Review items: what a person must look at, and the answers that resolve them.
 
-A review item is ``open`` until a reviewer answers; the answer moves the open items of the reviewed
-batches to ``approved``, ``rejected`` or ``escalated`` (a compare-and-set on ``state = 'open'``, so a second
-answer cannot undo the first).
+A review item is ``open`` until a reviewer answers. A run's review gate claims the open items of its batches
+in one *review request* (``open_request``); the review task shows that request, and its answer resolves
+exactly the request's items that are still open (``record_answer``: a compare-and-set on ``state = 'open'``,
+so a second answer cannot undo the first), moving them to ``approved``, ``rejected`` or ``escalated``.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pandas as pd
 import psycopg
 
+from acorn.errors import AcornError
 from acorn.money import describe_sums
 from acorn.schema import uid, uids
 
@@ -77,13 +80,130 @@ def review_items(
     return items.astype(REVIEW_COLUMNS)
 
 
-def open_items_summary(conn: psycopg.Connection, batch_ids: list[str]) -> dict:
-    """Counts and amounts per currency of the open items of these batches: the reviewer's briefing."""
+class ReviewRequestStale(AcornError):
+    """An answer was given to a request that a later request of the same run replaced."""
+
+
+@dataclass(frozen=True)
+class ReviewRequest:
+    """What one review task shows a person: these items, and the accounts whose batches are missing."""
+
+    request_id: str | None
+    item_ids: list[str]
+    summary: dict
+    missing_accounts: list[str]
+    held_elsewhere: dict[str, int]  # run id -> open items of these batches under review in that run
+
+    def briefing(self) -> str:
+        return briefing_markdown(self.summary, self.missing_accounts, self.held_elsewhere)
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    answer_id: str
+    request_id: str
+    chosen: str
+    shown: int
+    resolved: list[str]
+    already_answered: int
+    replayed: bool = False
+
+    def describe(self) -> str:
+        said = f"{self.chosen!r} to request {self.request_id}: {len(self.resolved)} of {self.shown} items resolved"
+        if self.already_answered:
+            said += f"; {self.already_answered} were already answered elsewhere and were left as they were"
+        if self.replayed:
+            said += " (recorded before; nothing written again)"
+        return said
+
+
+#: A pending request older than this (the review task's own timeout, and an hour more) belongs to a run that
+#: will never answer it; its items may be offered again.
+ABANDONED_AFTER = timedelta(hours=13)
+
+
+def open_request(
+    conn: psycopg.Connection,
+    *,
+    dag_id: str,
+    run_id: str,
+    batch_ids: list[str],
+    missing_accounts: list[str],
+) -> ReviewRequest:
+    """Claim the open items of these batches for one request of this run, and describe them.
+
+    Items already in another run's pending request are not offered again (they are counted in
+    ``held_elsewhere``). A rerun of the same run's gate keeps its request when the items are the same, and
+    supersedes it (audited) when they changed, so an answer to the old request cannot resolve new items.
+    """
+    with conn.transaction():
+        rows = conn.execute(
+            "SELECT i.review_item_id::text, r.request_id::text, r.run_id, r.dag_id, r.state, r.created_at "
+            "FROM core.review_items i LEFT JOIN core.review_requests r USING (request_id) "
+            "WHERE i.state = 'open' AND i.batch_id = ANY(%s::uuid[]) ORDER BY 1 FOR UPDATE OF i",
+            (batch_ids,),
+        ).fetchall()
+        now = conn.execute("SELECT now()").fetchone()[0]
+        offered, held_elsewhere = [], {}
+        for item_id, req_id, req_run, req_dag, req_state, req_created in rows:
+            taken = (
+                req_id is not None
+                and req_state == "pending"
+                and (req_dag, req_run) != (dag_id, run_id)
+                and now - req_created < ABANDONED_AFTER
+            )
+            if taken:
+                held_elsewhere[req_run] = held_elsewhere.get(req_run, 0) + 1
+            else:
+                offered.append(item_id)
+        mine = conn.execute(
+            "SELECT request_id::text, item_ids::text[] FROM core.review_requests "
+            "WHERE dag_id = %s AND run_id = %s AND state = 'pending'",
+            (dag_id, run_id),
+        ).fetchall()
+        request_id = uid("review-request", dag_id, run_id, *offered) if offered else None
+        for old_id, old_items in mine:
+            if old_id == request_id:
+                continue
+            conn.execute(
+                "UPDATE core.review_requests SET state = 'superseded', closed_at = now() WHERE request_id = %s",
+                (old_id,),
+            )
+            _audit(conn, "acorn", "review_request_superseded", {
+                "request_id": old_id, "superseded_by": request_id, "run_id": run_id,
+                "items_before": len(old_items), "items_now": len(offered),
+            })  # fmt: skip
+        if request_id and request_id not in {old_id for old_id, _ in mine}:
+            conn.execute(
+                "INSERT INTO core.review_requests (request_id, dag_id, run_id, item_ids, missing_accounts) "
+                "VALUES (%s, %s, %s, %s::uuid[], %s) ON CONFLICT (request_id) DO UPDATE "
+                "SET state = 'pending', closed_at = NULL",
+                (request_id, dag_id, run_id, offered, missing_accounts),
+            )
+            conn.execute(
+                "UPDATE core.review_items SET request_id = %s WHERE review_item_id = ANY(%s::uuid[])",
+                (request_id, offered),
+            )
+            _audit(conn, "acorn", "review_requested", {
+                "request_id": request_id, "run_id": run_id, "dag_id": dag_id, "items": len(offered),
+                "item_ids": offered, "missing_accounts": missing_accounts, "held_elsewhere": held_elsewhere,
+            })  # fmt: skip
+    return ReviewRequest(
+        request_id=request_id,
+        item_ids=offered,
+        summary=items_summary(conn, offered),
+        missing_accounts=missing_accounts,
+        held_elsewhere=held_elsewhere,
+    )
+
+
+def items_summary(conn: psycopg.Connection, item_ids: list[str]) -> dict:
+    """Counts and amounts per currency of these items, per account: the reviewer's briefing."""
     rows = conn.execute(
         "SELECT b.account_id, i.kind, i.currency, count(*), coalesce(sum(i.amount_minor), 0) "
         "FROM core.review_items i JOIN core.batch_ledger b USING (batch_id) "
-        "WHERE i.state = 'open' AND i.batch_id = ANY(%s::uuid[]) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-        (batch_ids,),
+        "WHERE i.review_item_id = ANY(%s::uuid[]) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        (item_ids,),
     ).fetchall()
     summary: dict = {"items": 0, "by_account": {}}
     for account, kind, currency, count, amount in rows:
@@ -96,8 +216,10 @@ def open_items_summary(conn: psycopg.Connection, batch_ids: list[str]) -> dict:
     return summary
 
 
-def briefing_markdown(summary: dict) -> str:
-    """The review task's body: what is waiting, per account, with the money at stake."""
+def briefing_markdown(
+    summary: dict, missing_accounts: list[str] = (), held_elsewhere: dict[str, int] | None = None
+) -> str:
+    """The review task's body: what is waiting, per account, with the money at stake, and what is not here."""
     lines = [
         f"**{summary['items']} open review items**",
         "",
@@ -107,9 +229,17 @@ def briefing_markdown(summary: dict) -> str:
     for account, acc in sorted(summary["by_account"].items()):
         kinds = ", ".join(f"{k}: {v}" for k, v in sorted(acc["kinds"].items()))
         lines.append(f"| {account} | {acc['items']} | {kinds} | {describe_sums(acc['amounts_minor'])} |")
+    if missing_accounts:
+        lines += [
+            "",
+            f"**Not in this review: {', '.join(missing_accounts)}**: their batches failed before loading, so "
+            "their refunds are missing here. On-call clears the failed task; its items come to review then.",
+        ]
+    for run, count in sorted((held_elsewhere or {}).items()):
+        lines += ["", f"{count} more open items of these batches are already under review in run `{run}`."]
     lines += [
         "",
-        "Details: `SELECT * FROM mart.review_queue WHERE state = 'open'`.",
+        "Your answer applies to exactly the items counted above, and only to those still open.",
         "Approve releases the refund decisions; Reject marks them for contest; Escalate hands them to finance.",
     ]
     return "\n".join(lines)
@@ -118,7 +248,7 @@ def briefing_markdown(summary: dict) -> str:
 def record_answer(
     conn: psycopg.Connection,
     *,
-    batch_ids: list[str],
+    request_id: str,
     chosen: str,
     responded_by: str,
     responded_at: datetime,
@@ -126,37 +256,73 @@ def record_answer(
     dag_id: str,
     run_id: str,
     task_id: str,
-) -> int:
-    """Write the reviewer's answer and resolve the open items of the reviewed batches, once."""
+) -> AnswerResult:
+    """Resolve the still-open items of the request that was answered, once; say what was left alone.
+
+    The request must be this run's. An answer to a request that a later one of the run superseded is
+    refused (``ReviewRequestStale``), with nothing written: the person did not see the items now open.
+    """
     if chosen not in ANSWERS:
         raise ValueError(f"unknown review answer {chosen!r}; expected one of {sorted(ANSWERS)}")
-    answer_id = uid("answer", dag_id, run_id, task_id)
+    answer_id = uid("answer", dag_id, run_id, task_id, request_id)
     with conn.transaction():
-        if conn.execute("SELECT 1 FROM core.review_answers WHERE answer_id = %s", (answer_id,)).fetchone():
-            return 0
-        resolved = conn.execute(
-            "UPDATE core.review_items SET state = %s, resolved_at = %s, resolved_by = %s "
-            "WHERE state = 'open' AND batch_id = ANY(%s::uuid[])",
-            (ANSWERS[chosen], responded_at, responded_by, batch_ids),
-        ).rowcount
+        request = conn.execute(
+            "SELECT dag_id, run_id, state, item_ids::text[] FROM core.review_requests WHERE request_id = %s "
+            "FOR UPDATE",
+            (request_id,),
+        ).fetchone()
+        if request is None or (request[0], request[1]) != (dag_id, run_id):
+            raise ReviewRequestStale(
+                f"review request {request_id!r} is not one of run {run_id} of {dag_id}: nothing was recorded"
+            )
+        _, _, state, item_ids = request
+        done = conn.execute(
+            "SELECT items_resolved, items_already_answered FROM core.review_answers WHERE answer_id = %s",
+            (answer_id,),
+        ).fetchone()
+        if done:
+            return AnswerResult(answer_id, request_id, chosen, len(item_ids), [], done[1] or 0, replayed=True)
+        if state == "superseded":
+            newer = conn.execute(
+                "SELECT request_id, cardinality(item_ids) FROM core.review_requests "
+                "WHERE dag_id = %s AND run_id = %s AND state = 'pending'",
+                (dag_id, run_id),
+            ).fetchone()
+            raise ReviewRequestStale(
+                f"the answer {chosen!r} was given to review request {request_id} ({len(item_ids)} items), "
+                f"which was replaced by {newer[0] if newer else 'a newer request'} "
+                f"({newer[1] if newer else '?'} items) when the review path was cleared: the reviewer did not "
+                f"see those items. Nothing was recorded; clear {task_id} to ask again"
+            )
+        resolved = [
+            r[0]
+            for r in conn.execute(
+                "UPDATE core.review_items SET state = %s, resolved_at = %s, resolved_by = %s "
+                "WHERE request_id = %s AND state = 'open' RETURNING review_item_id::text",
+                (ANSWERS[chosen], responded_at, responded_by, request_id),
+            ).fetchall()
+        ]
+        already = len(item_ids) - len(resolved)
+        conn.execute(
+            "UPDATE core.review_requests SET state = 'answered', closed_at = now() WHERE request_id = %s",
+            (request_id,),
+        )
         conn.execute(
             "INSERT INTO core.review_answers (answer_id, dag_id, run_id, task_id, chosen_option, comment, "
-            "responded_by, responded_at, items_resolved) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (answer_id, dag_id, run_id, task_id, chosen, comment, responded_by, responded_at, resolved),
-        )
-        conn.execute(
-            "INSERT INTO core.audit_log (actor, action, details) VALUES (%s, 'review_answered', %s)",
-            (
-                responded_by,
-                json.dumps(
-                    {
-                        "answer": chosen,
-                        "items_resolved": resolved,
-                        "run_id": run_id,
-                        "comment": comment,
-                        "batch_ids": batch_ids,
-                    }
-                ),
-            ),
-        )
-    return resolved
+            "responded_by, responded_at, items_resolved, request_id, items_shown, items_already_answered) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (answer_id, dag_id, run_id, task_id, chosen, comment, responded_by, responded_at,
+             len(resolved), request_id, len(item_ids), already),
+        )  # fmt: skip
+        _audit(conn, responded_by, "review_answered", {
+            "answer": chosen, "request_id": request_id, "run_id": run_id, "comment": comment,
+            "items_shown": len(item_ids), "items_resolved": resolved, "items_already_answered": already,
+        })  # fmt: skip
+    return AnswerResult(answer_id, request_id, chosen, len(item_ids), resolved, already)
+
+
+def _audit(conn: psycopg.Connection, actor: str, action: str, details: dict) -> None:
+    conn.execute(
+        "INSERT INTO core.audit_log (actor, action, details) VALUES (%s, %s, %s)",
+        (actor, action, json.dumps(details)),
+    )

@@ -7,7 +7,6 @@
 | ACORN_POLICY_FILE | ``include/policies/refund_policy.yaml`` | the refund policy in force |
 | ACORN_CHANNEL_ACCOUNTS | ``include/config/channel_accounts.yaml`` | channel accounts, unless the Variable is set |
 | ACORN_FX_FILE | ``include/data/ecb_fx_rates.csv`` | ECB-format rates file loaded by the FX DAG |
-| ACORN_DEMO_MODE | ``false`` | demo only: review tasks are answered automatically |
 | ACORN_DEMO_SEED | ``7`` | seed of the demo generator |
 | ACORN_DEMO_LINES_PER_HOUR | ``60`` | order lines per demo account and hour |
 | ACORN_PSEUDONYM_KEY | generated into ACORN_HOME | key of the buyer pseudonym (keyed hash) |
@@ -36,7 +35,6 @@ class Settings:
     policy_file: Path
     accounts_file: Path
     fx_file: Path
-    demo_mode: bool
     demo_seed: int
     demo_lines_per_hour: int
     warehouse_uri: str | None
@@ -65,7 +63,6 @@ def load_settings() -> Settings:
             os.environ.get("ACORN_CHANNEL_ACCOUNTS", INCLUDE / "config" / "channel_accounts.yaml")
         ),
         fx_file=Path(os.environ.get("ACORN_FX_FILE", INCLUDE / "data" / "ecb_fx_rates.csv")),
-        demo_mode=_flag(os.environ.get("ACORN_DEMO_MODE")),
         demo_seed=int(os.environ.get("ACORN_DEMO_SEED", "7")),
         demo_lines_per_hour=int(os.environ.get("ACORN_DEMO_LINES_PER_HOUR", "60")),
         warehouse_uri=os.environ.get("AIRFLOW_CONN_ACORN_WAREHOUSE"),

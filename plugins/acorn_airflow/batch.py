@@ -6,13 +6,11 @@ Both refund DAGs map :func:`refund_batch` over the configured channel accounts; 
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
-from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import (
     ExceptionRetryPolicy,
-    Param,
     RetryAction,
     RetryRule,
     get_current_context,
@@ -47,10 +45,8 @@ NO_RETRY_ON_CONFIG = ExceptionRetryPolicy(
         ),
     ]
 )
-REVIEW_TASK_ID = "review_batch"
-NO_REVIEW_TASK_ID = "no_review_needed"
-REVIEW_OPTIONS = ["Approve", "Reject", "Escalate"]
-REVIEW_TIMEOUT = timedelta(hours=12)
+
+log = logging.getLogger(__name__)
 
 
 def _window(report_or_none: dict | None = None, lookback_hours: int = 0) -> tuple[datetime, datetime]:
@@ -76,9 +72,7 @@ def prepare_warehouse() -> dict:
         report = migrate(conn)
         rates = conn.execute("SELECT count(*), max(rate_date) FROM core.fx_rates").fetchone()
     if not rates[0]:
-        print(
-            "WARNING: core.fx_rates is empty: run acorn_fx_rates_daily, or every refund goes to review (D005)"
-        )
+        log.warning("core.fx_rates is empty: run acorn_fx_rates_daily, or every refund goes to review (D005)")
     return {
         "applied": report.applied,
         "views": report.views_refreshed,
@@ -89,13 +83,17 @@ def prepare_warehouse() -> dict:
 
 
 @task(retry_policy=NO_RETRY_ON_CONFIG)
-def channel_accounts() -> list[dict]:
-    """The active channel accounts (Variable acorn_channel_accounts, else the accounts file)."""
+def channel_accounts() -> list[str]:
+    """The ids of the active channel accounts (Variable acorn_channel_accounts, else the accounts file).
+
+    Only ids travel: each batch reads its account's settings when it runs, so a fixed setting takes effect
+    when the failed task is cleared.
+    """
     from acorn_airflow.resources import channel_accounts as load
 
-    accounts = [a.to_dict() for a in load()]
-    print(f"{len(accounts)} channel accounts: {[a['id'] for a in accounts]}")
-    return accounts
+    ids = [a.id for a in load()]
+    log.info("%d channel accounts: %s", len(ids), ", ".join(ids))
+    return ids
 
 
 @task(
@@ -104,21 +102,21 @@ def channel_accounts() -> list[dict]:
     retry_exponential_backoff=2.0,
     retry_policy=NO_RETRY_ON_CONFIG,
 )
-def extract(account: dict, lookback_hours: int = 0) -> dict:
+def extract(account_id: str, lookback_hours: int = 0) -> dict:
     """Call the channel for the interval; keep the raw payload and the canonical rows in the landing area."""
     from acorn import pipeline
-    from acorn.channels.accounts import account_from_dict
     from acorn.landing import batch_folder
     from acorn.policy.taxonomy import load_taxonomy
     from acorn.settings import load_settings
     from acorn_airflow.hooks import channel_connection, mask_minted
+    from acorn_airflow.resources import channel_account as read_account
     from acorn_airflow.resources import landing_root
 
-    _label(account["id"])
+    _label(account_id)
     settings = load_settings()
     start, end = _window(lookback_hours=lookback_hours)
-    folder = batch_folder(landing_root(), account["id"], start, end)
-    channel_account = account_from_dict(account)
+    channel_account = read_account(account_id)
+    folder = batch_folder(landing_root(), account_id, start, end)
     live = channel_account.source == "live"
     report = pipeline.extract(
         channel_account,
@@ -195,114 +193,6 @@ def load(decided: dict) -> dict:
 
 
 @task_group(group_id="batch")
-def refund_batch(account: dict, lookback_hours: int = 0):
+def refund_batch(account_id: str, lookback_hours: int = 0):
     """One channel account, one interval: extract -> validate -> decide -> load."""
-    return load(decide(validate(extract(account, lookback_hours))))
-
-
-@task.branch(retry_policy=NO_RETRY_ON_CONFIG, trigger_rule="all_done_min_one_success")
-def review_gate(loads: list[dict]) -> str:
-    """Send the run to a reviewer when its batches left open review items; otherwise skip that path.
-
-    Runs when every batch is done and at least one loaded: one account's failure (a revoked credential, say)
-    must not keep the other accounts' refunds from their reviewer. The run still ends failed, showing that
-    account.
-    """
-    from acorn.review import briefing_markdown, open_items_summary
-    from acorn_airflow.resources import warehouse
-
-    loads = list(loads)
-    batch_ids = [report["batch_id"] for report in loads]
-    with warehouse() as conn:
-        summary = open_items_summary(conn, batch_ids)
-    ti = get_current_context()["ti"]
-    ti.xcom_push(key="batch_ids", value=batch_ids)
-    ti.xcom_push(key="items", value=summary["items"])
-    ti.xcom_push(key="briefing", value=briefing_markdown(summary))
-    print(f"{summary['items']} open review items in {len(batch_ids)} batches: {summary['by_account']}")
-    return REVIEW_TASK_ID if summary["items"] else NO_REVIEW_TASK_ID
-
-
-@task
-def record_review() -> dict:
-    """Write the reviewer's answer to the warehouse and resolve the reviewed items."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from acorn.review import record_answer
-    from acorn.settings import load_settings
-    from acorn_airflow.resources import warehouse
-
-    ctx = get_current_context()
-    ti = ctx["ti"]
-    answer = ti.xcom_pull(task_ids=REVIEW_TASK_ID)
-    if not answer:
-        if not load_settings().demo_mode:
-            raise AirflowFailException(f"{REVIEW_TASK_ID} finished without an answer: answer it, or clear it")
-        answer = {
-            "chosen_options": ["Approve"],
-            "params_input": {"comment": "answered automatically: ACORN_DEMO_MODE is on"},
-            "responded_by_user": {"id": "acorn-demo", "name": "acorn-demo (automatic, demo mode only)"},
-            "responded_at": ctx["data_interval_end"].isoformat(),
-        }
-    responded_at = answer.get("responded_at")
-    responded_at = datetime.fromisoformat(str(responded_at)) if responded_at else ctx["data_interval_end"]
-    user = answer.get("responded_by_user") or {}
-    with warehouse() as conn:
-        resolved = record_answer(
-            conn,
-            batch_ids=ti.xcom_pull(task_ids="review_gate", key="batch_ids"),
-            chosen=answer["chosen_options"][0],
-            responded_by=str(user.get("name") or user.get("id") or "unknown"),
-            responded_at=responded_at,
-            comment=(answer.get("params_input") or {}).get("comment"),
-            dag_id=ctx["dag"].dag_id,
-            run_id=ctx["run_id"],
-            task_id=REVIEW_TASK_ID,
-        )
-    print(f"review answer {answer['chosen_options'][0]!r} by {user}: {resolved} items resolved")
-    return {"answer": answer["chosen_options"][0], "resolved": resolved}
-
-
-@task(trigger_rule="none_failed_min_one_success")
-def summarize(loads: list[dict]) -> dict:
-    """The run in one log block: per account what was read, kept, quarantined, decided and loaded."""
-    from acorn.money import describe_sums
-
-    loads = list(loads)
-    for r in loads:
-        print(
-            f"{r['account_id']:<18} {r['verdict']:<5} {'replay' if r['replay'] else 'loaded':<7} "
-            f"inserted {r['inserted']} quarantined {r['quarantined']} review {r['review_items']} "
-            f"outcomes {r['outcomes']} refunds {describe_sums(r['loaded_refunds_minor'])}"
-        )
-    return {
-        "batches": len(loads),
-        "held": sum(r["verdict"] == "hold" for r in loads),
-        "quarantined": sum(r["quarantined"] for r in loads),
-        "review_items": sum(r["review_items"] for r in loads),
-    }
-
-
-def review_path(loads):
-    """gate -> (review_batch -> record_review | no_review_needed) -> summarize; returns the summary task.
-
-    The reviewer sees the counts and money per account in Browse > Required Actions. Without an answer in
-    12 hours the default (Escalate) is taken, so a run never waits forever and nothing is approved silently.
-    """
-    gate = review_gate(loads)
-    review = HITLOperator(
-        task_id=REVIEW_TASK_ID,
-        subject="ACORN: {{ ti.xcom_pull(task_ids='review_gate', key='items') }} refund items to review "
-        "({{ data_interval_start }} to {{ data_interval_end }})",
-        body="{{ ti.xcom_pull(task_ids='review_gate', key='briefing') }}",
-        options=REVIEW_OPTIONS,
-        defaults=["Escalate"],
-        params={"comment": Param("", type="string", title="Comment for the audit log")},
-        response_timeout=REVIEW_TIMEOUT,
-    )
-    skip = EmptyOperator(task_id=NO_REVIEW_TASK_ID)
-    done = summarize(loads)
-    gate >> [review, skip]
-    review >> record_review() >> done
-    skip >> done
-    return done
+    return load(decide(validate(extract(account_id, lookback_hours))))

@@ -2,8 +2,9 @@
 
 Runs, with ``dag.test()`` against the embedded warehouse (or yours, if AIRFLOW_CONN_ACORN_WAREHOUSE is set):
 the FX DAG once, the hourly DAG for every hour of the demo day, and the daily DAG that re-reads that day for
-late data. Demo mode answers the review task automatically (Approve, recorded as ``acorn-demo``); nowhere
-else does ACORN answer for a person. Running it twice duplicates nothing: the second run's batches replay.
+late data. The demo plays the reviewer: each waiting review task is answered Approve as ``acorn-demo`` through
+Airflow's own HITL records, as the Required Actions page would (``acorn_airflow.answering``); nowhere else does
+ACORN answer for a person. Running it twice duplicates nothing: the second run's batches replay.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from acorn_airflow.runtime import configure
 
 DEMO_DAY = datetime(2026, 11, 2, tzinfo=UTC)
-REVIEW = "review_batch"  # demo mode only: marked done, then record_review writes the automatic answer
+REVIEWER = ("acorn-demo", "acorn-demo (the demo's reviewer)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     day = datetime.fromisoformat(args.day).replace(tzinfo=UTC)
 
-    env = configure(demo=True)
+    env = configure()
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     print(
         f"ACORN demo: Airflow home {env['AIRFLOW_HOME']}; warehouse {_redact(env['AIRFLOW_CONN_ACORN_WAREHOUSE'])}"
@@ -47,12 +48,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"DAG import errors: {bag.import_errors}", file=sys.stderr)
         return 1
 
+    from acorn_airflow.answering import Reviewer, answering
+
     failed = []
-    failed += _run(bag, "acorn_fx_rates_daily", day)
-    # dag.test() infers the data interval that ends at the date it is given: hour H is run as H+1
-    for hour in range(1, args.hours + 1):
-        failed += _run(bag, "acorn_refunds_hourly", day + timedelta(hours=hour), mark_success=REVIEW)
-    failed += _run(bag, "acorn_refunds_daily", day + timedelta(days=2), mark_success=REVIEW)
+    reviewer = Reviewer(*REVIEWER, chosen="Approve", comment="approved by the demo's reviewer")
+    with answering(reviewer):
+        failed += _run(bag, "acorn_fx_rates_daily", day)
+        # dag.test() infers the data interval that ends at the date it is given: hour H is run as H+1
+        for hour in range(1, args.hours + 1):
+            failed += _run(bag, "acorn_refunds_hourly", day + timedelta(hours=hour))
+        failed += _run(bag, "acorn_refunds_daily", day + timedelta(days=2))
 
     import psycopg
 
@@ -69,7 +74,7 @@ Where to look next:
         mart.refunds, mart.refund_rate, mart.review_queue, mart.claims_open, mart.quarantine_summary,
         mart.daily_refunds (see the README for every column)
   - what was held back:  SELECT entity, field, reason, raw_record FROM core.quarantine
-Demo mode answered the review tasks automatically (Approve, as acorn-demo).
+The demo's reviewer answered {len(reviewer.answered)} review tasks (Approve, as acorn-demo).
 Finished in {time.monotonic() - started:.0f} s.""")
     if failed:
         print(f"FAILED runs: {failed}", file=sys.stderr)
@@ -77,12 +82,12 @@ Finished in {time.monotonic() - started:.0f} s.""")
     return 0
 
 
-def _run(bag, dag_id: str, logical_date: datetime, mark_success: str | None = None) -> list[str]:
+def _run(bag, dag_id: str, logical_date: datetime) -> list[str]:
     from airflow.sdk import DagRunState
 
     dag = bag.get_dag(dag_id)
     t0 = time.monotonic()
-    run = dag.test(logical_date=logical_date, mark_success_pattern=mark_success)
+    run = dag.test(logical_date=logical_date)
     tis = run.get_task_instances()
     states: dict[str, int] = {}
     for ti in tis:

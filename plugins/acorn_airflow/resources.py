@@ -86,6 +86,20 @@ def channel_accounts() -> list[ChannelAccount]:
     return load_accounts(load_settings().accounts_file)
 
 
+def channel_account(account_id: str) -> ChannelAccount:
+    """One account's settings as configured now (a cleared task sees the fixed setting)."""
+    from acorn.errors import ConfigError
+
+    for account in channel_accounts():
+        if account.id == account_id:
+            return account
+    raise ConfigError(
+        f"Airflow Variable {ACCOUNTS_VARIABLE} or the accounts file",
+        f"channel account {account_id!r} is no longer configured: this run's batch for it cannot run",
+        field="accounts",
+    )
+
+
 def auto_refunds_paused() -> bool:
     """The kill switch: Variable ``acorn_pause_auto_refunds`` = true sends every approval to review."""
     from airflow.sdk import Variable

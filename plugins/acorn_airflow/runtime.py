@@ -11,7 +11,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def configure(home: Path | None = None, *, demo: bool = False) -> dict[str, str]:
+def configure(home: Path | None = None) -> dict[str, str]:
     """Point Airflow at this project (DAGs, plugins, a SQLite metadata DB under ACORN_HOME) and at the
     warehouse: the user's AIRFLOW_CONN_ACORN_WAREHOUSE if set, else the embedded Postgres (started here)."""
     home = Path(home or os.environ.get("ACORN_HOME") or PROJECT / ".acorn").resolve()
@@ -25,8 +25,6 @@ def configure(home: Path | None = None, *, demo: bool = False) -> dict[str, str]
     }
     for key, value in env.items():
         os.environ.setdefault(key, value)
-    if demo:
-        os.environ["ACORN_DEMO_MODE"] = "true"
     Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     if not os.environ.get("AIRFLOW_CONN_ACORN_WAREHOUSE"):
         from acorn.warehouse import embedded

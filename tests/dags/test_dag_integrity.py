@@ -52,7 +52,10 @@ def test_hourly_dag_branches_to_review_or_skips_it(bag):
     assert dag.get_task("review_batch").downstream_task_ids == {"record_review"}
     # one account's failure must not keep the others from their reviewer
     assert dag.get_task("review_gate").trigger_rule == "all_done_min_one_success"
-    assert dag.get_task("summarize").trigger_rule == "none_failed_min_one_success"
+    # the summary is written whatever failed; the last task then fails the run if an account is missing
+    assert dag.get_task("summarize").trigger_rule == "all_done"
+    assert dag.get_task("all_accounts_loaded").upstream_task_ids == {"summarize"}
+    assert dag.get_task("all_accounts_loaded").downstream_task_ids == set()
     assert [t.task_id for t in dag.task_group_dict["batch"].children.values()] == [
         "batch.extract",
         "batch.validate",

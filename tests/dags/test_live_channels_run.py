@@ -14,6 +14,7 @@ import yaml
 
 from acorn.channels.accounts import parse_accounts
 from acorn.settings import INCLUDE
+from tests.dags.conftest import dag, run
 from tests.fakes.amazon import FakeSpApi
 from tests.fakes.dataset import demo_dataset
 from tests.fakes.magento import FakeMagento
@@ -72,7 +73,6 @@ def live_env(monkeypatch, warehouse_dsn, airflow_db, tmp_path, taxonomy):
     path.write_text(yaml.safe_dump({"accounts": accounts}))
     monkeypatch.setenv("ACORN_CHANNEL_ACCOUNTS", str(path))
     monkeypatch.setenv("ACORN_LANDING_URI", (tmp_path / "landing").as_uri())
-    monkeypatch.setenv("ACORN_DEMO_MODE", "true")
     monkeypatch.setenv("AIRFLOW_CONN_ACORN_WAREHOUSE", warehouse_dsn)
     yield {
         "dsn": warehouse_dsn,
@@ -86,22 +86,24 @@ def live_env(monkeypatch, warehouse_dsn, airflow_db, tmp_path, taxonomy):
 
 
 def test_hourly_dag_reads_every_channel_and_a_refused_credential_stops_only_its_account(live_env, taxonomy):
-    from airflow.dag_processing.dagbag import DagBag
-
     from acorn import pipeline
     from acorn.landing import read_frame
 
-    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    bag.get_dag("acorn_fx_rates_daily").test(logical_date=HOUR_END)
-    run = bag.get_dag("acorn_refunds_hourly").test(logical_date=HOUR_END, mark_success_pattern="review_batch")
+    dag("acorn_fx_rates_daily").test(logical_date=HOUR_END)
+    result, _ = run("acorn_refunds_hourly", HOUR_END)
     states = {
-        (ti.task_id, ti.rendered_map_index or ti.map_index): ti.state for ti in run.get_task_instances()
+        (ti.task_id, ti.rendered_map_index or ti.map_index): ti.state for ti in result.get_task_instances()
     }
 
     assert states[("batch.extract", "shopify-revoked")] == "failed"
     # the other accounts' refunds still reach their reviewer
     assert states[("review_gate", -1)] == "success"
     assert states[("record_review", -1)] == "success"
+    # ... who are told which account is missing, and so is the run's summary
+    assert states[("summarize", -1)] == "success"
+    with psycopg.connect(live_env["dsn"]) as conn:
+        missing = conn.execute("SELECT missing_accounts FROM core.review_requests").fetchall()
+    assert missing == [(["shopify-revoked"],)]
     for account in ("amazon-eu", "shopify-outdoor", "magento-eu", "web-shop"):
         assert states[("batch.load", account)] == "success", account
     with psycopg.connect(live_env["dsn"]) as conn:

@@ -6,51 +6,7 @@ import psycopg
 import pytest
 import yaml
 
-HOUR_END = datetime(2026, 11, 2, 10, tzinfo=UTC)  # dag.test() runs the interval [09:00, 10:00)
-
-
-@pytest.fixture
-def airflow_env(monkeypatch, warehouse_dsn, airflow_db, tmp_path):
-    """Two demo accounts, the embedded/CI warehouse as the acorn_warehouse connection, demo answers on."""
-    accounts = {
-        "accounts": [
-            {
-                "id": "amazon-eu",
-                "channel": "amazon",
-                "source": "demo",
-                "region": "EU",
-                "marketplaces": ["UK", "DE"],
-            },
-            {
-                "id": "shopify-outdoor",
-                "channel": "shopify",
-                "source": "demo",
-                "marketplaces": ["s.example"],
-                "currency": "USD",
-            },
-        ]
-    }
-    path = tmp_path / "accounts.yaml"
-    path.write_text(yaml.safe_dump(accounts))
-    monkeypatch.setenv("ACORN_CHANNEL_ACCOUNTS", str(path))
-    monkeypatch.setenv("ACORN_LANDING_URI", (tmp_path / "landing").as_uri())
-    monkeypatch.setenv("ACORN_DEMO_MODE", "true")
-    monkeypatch.setenv("ACORN_DEMO_LINES_PER_HOUR", "120")
-    monkeypatch.setenv("AIRFLOW_CONN_ACORN_WAREHOUSE", warehouse_dsn)
-    return warehouse_dsn
-
-
-def _dag(dag_id):
-    import os
-
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).get_dag(dag_id)
-
-
-def _run(dag_id, when):
-    run = _dag(dag_id).test(logical_date=when, mark_success_pattern="review_batch")
-    return run, {ti.task_id: ti.state for ti in run.get_task_instances() if ti.map_index in (-1, 0)}
+from tests.dags.conftest import HOUR_END, dag, run
 
 
 def _count(dsn, sql):
@@ -59,9 +15,9 @@ def _count(dsn, sql):
 
 
 def test_hourly_run_loads_decides_and_sends_review_items_to_a_person(airflow_env):
-    _run("acorn_fx_rates_daily", HOUR_END)
-    run, states = _run("acorn_refunds_hourly", HOUR_END)
-    assert run.state == "success"
+    run("acorn_fx_rates_daily", HOUR_END)
+    result, states = run("acorn_refunds_hourly", HOUR_END)
+    assert result.state == "success"
     assert states["review_batch"] == "success"
     assert states["record_review"] == "success"
     assert states["no_review_needed"] == "skipped"
@@ -73,7 +29,7 @@ def test_hourly_run_loads_decides_and_sends_review_items_to_a_person(airflow_env
     assert _count(dsn, "SELECT min(interval_start) FROM core.batch_ledger") == HOUR_END - timedelta(hours=1)
     assert _count(dsn, "SELECT count(*) FROM core.review_items WHERE state = 'open'") == 0
     assert _count(dsn, "SELECT count(*) FROM core.review_items WHERE state = 'approved'") > 0
-    assert _count(dsn, "SELECT responded_by FROM core.review_answers").startswith("acorn-demo")
+    assert _count(dsn, "SELECT responded_by FROM core.review_answers").startswith("acorn-test")
 
     from acorn.warehouse.reports import format_summary, pipeline_summary
 
@@ -101,7 +57,7 @@ def test_hourly_run_loads_decides_and_sends_review_items_to_a_person(airflow_env
     ) == _count(dsn, "SELECT count(*) FROM core.decisions WHERE return_label_paid_by = 'seller'")
 
     before = _count(dsn, "SELECT count(*) FROM core.refund_lines")
-    rerun, _ = _run("acorn_refunds_hourly", HOUR_END)
+    rerun, _ = run("acorn_refunds_hourly", HOUR_END)
     assert rerun.state == "success"
     assert _count(dsn, "SELECT count(*) FROM core.refund_lines") == before
     assert _count(dsn, "SELECT count(*) FROM core.audit_log WHERE action = 'batch_replayed'") == 2
@@ -120,9 +76,9 @@ def test_review_path_is_skipped_when_nothing_needs_a_person(airflow_env, monkeyp
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(approve_all))
     monkeypatch.setenv("ACORN_POLICY_FILE", str(path))
-    _run("acorn_fx_rates_daily", HOUR_END)
-    run, states = _run("acorn_refunds_hourly", HOUR_END)
-    assert run.state == "success"
+    run("acorn_fx_rates_daily", HOUR_END)
+    result, states = run("acorn_refunds_hourly", HOUR_END)
+    assert result.state == "success"
     assert states["no_review_needed"] == "success"
     assert states["review_batch"] == "skipped"
     assert states["record_review"] == "skipped"
@@ -133,8 +89,8 @@ def test_review_path_is_skipped_when_nothing_needs_a_person(airflow_env, monkeyp
 
 def test_a_missing_policy_file_fails_the_decide_task_naming_the_file(airflow_env, monkeypatch, tmp_path):
     monkeypatch.setenv("ACORN_POLICY_FILE", str(tmp_path / "missing.yaml"))
-    run, states = _run("acorn_refunds_hourly", HOUR_END)
-    assert run.state == "failed"
+    result, states = run("acorn_refunds_hourly", HOUR_END)
+    assert result.state == "failed"
     assert states["batch.extract"] == "success"
     assert states["batch.decide"] == "failed"
     assert _count(airflow_env, "SELECT count(*) FROM core.refund_lines") == 0
@@ -142,22 +98,22 @@ def test_a_missing_policy_file_fails_the_decide_task_naming_the_file(airflow_env
 
 def test_an_unreachable_warehouse_fails_at_the_first_task(airflow_env, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_ACORN_WAREHOUSE", "postgresql://nobody@127.0.0.1:1/nowhere")
-    run, states = _run("acorn_refunds_hourly", HOUR_END)
-    assert run.state == "failed"
+    result, states = run("acorn_refunds_hourly", HOUR_END)
+    assert result.state == "failed"
     assert states["prepare_warehouse"] == "failed"
 
 
 def test_daily_run_re_reads_the_day_and_adds_only_late_rows(airflow_env):
     dsn = airflow_env
-    _run("acorn_fx_rates_daily", HOUR_END)
-    run, states = _run("acorn_refunds_daily", datetime(2026, 11, 4, tzinfo=UTC))
-    assert run.state == "success"
+    run("acorn_fx_rates_daily", HOUR_END)
+    result, states = run("acorn_refunds_daily", datetime(2026, 11, 4, tzinfo=UTC))
+    assert result.state == "success"
     assert states["daily_summary"] == "success"
     day = _count(dsn, "SELECT count(*) FROM core.refund_lines")
     assert _count(dsn, "SELECT min(refunded_at)::date FROM core.refund_lines").isoformat() == "2026-11-02"
     assert _count(dsn, "SELECT count(*) FROM core.daily_summary WHERE day = '2026-11-02'") >= 2
     assert _count(dsn, "SELECT sum(refund_lines) FROM mart.daily_refunds") == day
-    rerun, _ = _run("acorn_refunds_daily", datetime(2026, 11, 4, tzinfo=UTC))
+    rerun, _ = run("acorn_refunds_daily", datetime(2026, 11, 4, tzinfo=UTC))
     assert rerun.state == "success"
     assert _count(dsn, "SELECT count(*) FROM core.refund_lines") == day
 
@@ -176,10 +132,10 @@ def test_error_messages_name_the_setting(airflow_env, monkeypatch):
 
 
 def test_policy_simulation_dag_stores_a_report(airflow_env):
-    _run("acorn_fx_rates_daily", HOUR_END)
-    _run("acorn_refunds_hourly", HOUR_END)
+    run("acorn_fx_rates_daily", HOUR_END)
+    run("acorn_refunds_hourly", HOUR_END)
     decisions = _count(airflow_env, "SELECT count(*) FROM core.decisions")
-    run = _dag("acorn_policy_simulation").test(
+    result = dag("acorn_policy_simulation").test(
         logical_date=HOUR_END,
         run_conf={
             "policy_file": "include/policies/refund_policy.yaml",
@@ -187,7 +143,7 @@ def test_policy_simulation_dag_stores_a_report(airflow_env):
             "date_to": "2026-11-03",
         },
     )
-    assert run.state == "success"
+    assert result.state == "success"
     assert _count(airflow_env, "SELECT refund_lines FROM core.policy_simulations") == decisions
     assert _count(airflow_env, "SELECT (report->>'changed_lines')::int FROM core.policy_simulations") == 0
     assert _count(airflow_env, "SELECT count(*) FROM core.decisions") == decisions

@@ -9,11 +9,8 @@ import pytest
 from acorn import pipeline
 from acorn.errors import LoadError
 from acorn.landing import batch_folder, read_frame, read_json, write_frame, write_json
-from acorn.policy.fx import read_ecb_csv
 from acorn.risk.flags import SERIAL_WINDOW, history_since
-from acorn.settings import load_settings
 from acorn.warehouse import queries
-from acorn.warehouse.load import load_fx_rates
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 END = START + timedelta(hours=1)
@@ -59,11 +56,6 @@ def run_batch(
     if not load:
         return validated, None
     return validated, pipeline.load_stage(conn, folder, account.id, start, end, "test-run")
-
-
-@pytest.fixture
-def fx(conn):
-    load_fx_rates(conn, read_ecb_csv(load_settings().fx_file), "test")
 
 
 def test_the_same_batch_loaded_twice_gives_identical_tables(conn, fx, accounts, taxonomy, policy, tmp_path):
@@ -192,34 +184,6 @@ def test_late_data_re_read_adds_only_what_is_new(conn, fx, accounts, taxonomy, p
     assert daily["inserted"]["refund_lines"] == total - hourly > 0
     assert daily["updated"]["refund_lines"] == 0
     assert daily["updated"]["decisions"] == 0
-
-
-def test_review_answer_resolves_open_items_once(conn, fx, accounts, taxonomy, policy, tmp_path):
-    from acorn.review import open_items_summary, record_answer
-
-    account = accounts["amazon-jp"]
-    start, end = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 2, 12, tzinfo=UTC)
-    _, loaded = run_batch(
-        conn, account, batch_folder(tmp_path, account.id, start, end), taxonomy, policy, start=start, end=end
-    )
-    summary = open_items_summary(conn, [loaded["batch_id"]])
-    assert summary["items"] == loaded["review_items"] > 0
-    args = {
-        "batch_ids": [loaded["batch_id"]],
-        "responded_by": "alice",
-        "responded_at": end,
-        "comment": "checked",
-        "dag_id": "d",
-        "run_id": "r",
-        "task_id": "review_batch",
-    }
-    assert record_answer(conn, chosen="Reject", **args) == summary["items"]
-    assert record_answer(conn, chosen="Approve", **args) == 0
-    states = dict(conn.execute("SELECT state, count(*) FROM core.review_items GROUP BY 1").fetchall())
-    assert states == {"rejected": summary["items"]}
-    assert conn.execute("SELECT responded_by, chosen_option FROM core.review_answers").fetchall() == [
-        ("alice", "Reject")
-    ]
 
 
 def test_a_decision_for_a_refund_line_not_in_the_batch_stops_the_whole_load(
