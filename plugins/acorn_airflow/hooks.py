@@ -13,9 +13,6 @@ if TYPE_CHECKING:
     from acorn.channels.accounts import ChannelAccount
     from acorn.connectors.live import ConnectionInfo
 
-#: extra fields that are secrets (masked in logs like the password)
-SECRET_EXTRAS = ("refresh_token", "client_secret", "access_token")
-
 
 def channel_connection(account: ChannelAccount) -> ConnectionInfo | None:
     """The account's Connection as ``ConnectionInfo`` (None for a CSV drop folder without one)."""
@@ -23,7 +20,7 @@ def channel_connection(account: ChannelAccount) -> ConnectionInfo | None:
     from airflow.sdk.exceptions import AirflowNotFoundException
     from airflow.sdk.log import mask_secret
 
-    from acorn.connectors.live import ConnectionInfo
+    from acorn.connectors.live import SECRET_EXTRAS, ConnectionInfo
     from acorn.errors import ConfigError
 
     if not account.connection_id:

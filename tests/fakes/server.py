@@ -61,6 +61,8 @@ class FakeChannel:
         self.requests: list[Request] = []
         #: request number -> the fault response to give instead of the real one
         self.faults: dict[int, Response] = {}
+        #: (status, path pattern): answer matching requests with an error that quotes the whole request
+        self.echoing: tuple[int, str] | None = None
         self._lock = threading.Lock()
         fake = self
 
@@ -79,7 +81,9 @@ class FakeChannel:
                         body=body,
                     )
                     fake.requests.append(request)
-                    response = fake.faults.pop(request.number, None) or fake.handle(request)
+                    response = (
+                        fake.faults.pop(request.number, None) or fake._echo(request) or fake.handle(request)
+                    )
                 payload = response.body
                 if not isinstance(payload, bytes | str):
                     payload = dumps(payload)
@@ -112,6 +116,27 @@ class FakeChannel:
             self.faults[n] = Response(
                 status, {"errors": [{"code": "Fault", "message": "planned"}]}, headers or {}
             )
+
+    def echo(self, status: int, path_pattern: str = ".*") -> None:
+        """From now on, answer requests to matching paths with ``status`` and a body that repeats the
+        request's headers, query and body, in the fields each channel puts its error text in (as misbehaving
+        gateways and some APIs do): what a client must never pass on."""
+        self.echoing = (status, path_pattern)
+
+    def _echo(self, request: Request) -> Response | None:
+        if self.echoing is None or not re.fullmatch(self.echoing[1], request.path):
+            return None
+        credentials = {k: v for k, v in request.headers.items() if "auth" in k or "token" in k}
+        quoted = f"refused {credentials} {request.body!r} {request.query} {request.method} {request.path}"
+        return Response(
+            self.echoing[0],
+            {
+                "error": "invalid_request",
+                "error_description": quoted,
+                "errors": [{"code": "InvalidInput", "message": quoted}],
+                "message": quoted,
+            },
+        )
 
     def calls(self, path_pattern: str) -> list[Request]:
         return [r for r in self.requests if re.fullmatch(path_pattern, r.path)]

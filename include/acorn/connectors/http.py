@@ -20,13 +20,21 @@ import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 from tenacity.wait import wait_base
 
+from acorn.connectors.redact import redact
 from acorn.errors import AcornError
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
 class ChannelError(AcornError):
-    """A channel call failed for good (after the allowed retries); the message names the call."""
+    """A channel call failed for good (after the allowed retries); the message names the call.
+
+    The message is redacted here, whoever built it: whatever a channel echoed back (a refused grant, a
+    request header) never reaches a log or a task's error.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
 
 
 class CredentialError(ChannelError):

@@ -25,7 +25,7 @@ import pandas as pd
 
 from acorn.channels.accounts import ChannelAccount
 from acorn.channels.raw import RawBatch
-from acorn.connectors import csv_import, magento, shopify
+from acorn.connectors import csv_import, magento, redact, shopify
 from acorn.connectors.amazon import mapper as amazon_mapper
 from acorn.connectors.amazon.auth import LwaCredentials
 from acorn.connectors.amazon.client import SpApiClient, SpApiOptions
@@ -34,6 +34,9 @@ from acorn.connectors.amazon.settlement import settlement_refunds
 from acorn.connectors.http import RetryPolicy
 from acorn.connectors.payloads import PayloadLog
 from acorn.errors import ConfigError
+
+#: extra fields that are secrets (masked like the password)
+SECRET_EXTRAS = ("refresh_token", "client_secret", "access_token")
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ def fetch(
     """Ask the account's channel for ``[start, end)``; every response is in the returned log, as received."""
     if account.channel == "csv":
         return csv_import.fetch(csv_import.CsvOptions.from_account(account), start, end)
+    if conn is not None:
+        redact.register(conn.password, *(str(conn.extra.get(k) or "") for k in SECRET_EXTRAS))
     if account.channel == "amazon":
         conn = _need(conn, account, ("login", "password"), ("refresh_token",))
         creds = LwaCredentials(

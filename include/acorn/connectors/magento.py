@@ -87,10 +87,10 @@ class MagentoClient:
                 policy=self.policy,
                 params=params,
             )
-            if response.status_code == 401:
+            if response.status_code in (401, 403):
                 raise CredentialError(
-                    f"{self.label}: Magento refused the bearer token (HTTP 401); "
-                    "renew the integration's access token in the connection"
+                    f"{self.label}: Magento refused the bearer token (HTTP {response.status_code}); renew the "
+                    "integration's access token in the connection, or grant it the Sales resources"
                 )
             if response.status_code >= 400:
                 raise ChannelError(

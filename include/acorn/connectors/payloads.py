@@ -1,7 +1,7 @@
 """The payloads a channel returned, kept exactly as received, so that any batch can be mapped again.
 
 A client records every response body it uses (with the request that produced it, secrets left out) in a
-:class:`PayloadLog`. The extract stage writes the log to the batch's landing folder *before* mapping it, so
+:class:`PayloadLog`; a registered credential is masked even where a channel echoes it (``redact``). The extract stage writes the log to the batch's landing folder *before* mapping it, so
 a payload that does not map is never lost; :func:`read_payloads` gives the same list back for a replay.
 """
 
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from acorn.connectors.redact import redact, redact_registered
 from acorn.landing import PathLike
 
 PAYLOAD_FILE = "raw_payloads.jsonl.gz"
@@ -48,9 +49,12 @@ class PayloadLog:
     def add(
         self, kind: str, request: str, status: int, body: bytes | str, *, binary: bool = False
     ) -> Payload:
-        text = (
-            base64.b64encode(body).decode() if binary else (body if isinstance(body, str) else body.decode())
-        )
+        if binary:
+            text = base64.b64encode(body).decode()
+        else:
+            text = body if isinstance(body, str) else body.decode()
+            # an error body may echo the request: no credential is kept, of any shape
+            text = redact_registered(text) if status < 400 else redact(text)
         payload = Payload(
             seq=len(self.payloads),
             kind=kind,

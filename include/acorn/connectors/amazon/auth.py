@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from acorn.connectors import redact
 from acorn.connectors.http import ChannelError, CredentialError, RetryPolicy, send
 
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -76,6 +77,7 @@ class TokenCache:
             if fresh and entry.token != stale:
                 return entry.token  # type: ignore[return-value]
             token, expires_in = self._refresh(creds, client, label=label, policy=policy)
+            redact.register(token)
             if on_secret is not None:
                 on_secret(token)
             entry.token, entry.expires_at = token, self._clock() + expires_in
