@@ -36,6 +36,7 @@ os.environ.pop("AIRFLOW_CONN_ACORN_WAREHOUSE", None)
 sys.path.insert(0, str(ROOT / "plugins"))
 
 TEST_PG_PORT = 54339
+LOADER_PASSWORD = secrets.token_hex(12)  # the pipeline's login in the test warehouse, fresh per session
 
 
 @pytest.fixture(scope="session")
@@ -71,12 +72,14 @@ def template_db(pg_server: str) -> str:
     import psycopg
 
     from acorn.warehouse.migrate import migrate
+    from acorn.warehouse.roles import PIPELINE_LOGIN, ensure_login
 
     name = f"acorn_tpl_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_server, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     with psycopg.connect(_with_db(pg_server, name), autocommit=True) as conn:
         migrate(conn)
+        ensure_login(conn, PIPELINE_LOGIN, "loader", LOADER_PASSWORD)
     yield name
     with psycopg.connect(pg_server, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -90,9 +93,27 @@ def warehouse_dsn(pg_server: str, template_db: str) -> str:
     name = f"acorn_t_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+        # a database's own privileges are not copied from its template: as migration 0017 sets them
+        admin.execute(f'REVOKE TEMPORARY ON DATABASE "{name}" FROM PUBLIC')
+        admin.execute(f'GRANT TEMPORARY ON DATABASE "{name}" TO acorn_loader')
     yield _with_db(pg_server, name)
     with psycopg.connect(pg_server, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def as_role(dsn: str, user: str, password: str | None = None) -> str:
+    """The same database, logged in as another role."""
+    scheme, _, rest = dsn.partition("://")
+    host = rest.split("@", 1)[-1]
+    return f"{scheme}://{user}" + (f":{password}" if password else "") + f"@{host}"
+
+
+@pytest.fixture
+def loader_dsn(warehouse_dsn: str) -> str:
+    """The test warehouse as the pipeline's least-privilege login (what the DAGs connect as)."""
+    from acorn.warehouse.roles import PIPELINE_LOGIN
+
+    return as_role(warehouse_dsn, PIPELINE_LOGIN, LOADER_PASSWORD)
 
 
 @pytest.fixture

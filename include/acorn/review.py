@@ -161,7 +161,14 @@ def open_request(
             "WHERE dag_id = %s AND run_id = %s AND state = 'pending'",
             (dag_id, run_id),
         ).fetchall()
-        request_id = uid("review-request", dag_id, run_id, *offered) if offered else None
+        earlier = conn.execute(
+            "SELECT count(*) FROM core.review_requests WHERE dag_id = %s AND run_id = %s", (dag_id, run_id)
+        ).fetchone()[0]
+        same = [old_id for old_id, old_items in mine if sorted(old_items) == offered]
+        if same:
+            request_id = same[0]
+        else:  # a closed request is never reopened: a new one gets the next number of the run
+            request_id = uid("review-request", dag_id, run_id, str(earlier), *offered) if offered else None
         for old_id, old_items in mine:
             if old_id == request_id:
                 continue
@@ -176,8 +183,7 @@ def open_request(
         if request_id and request_id not in {old_id for old_id, _ in mine}:
             conn.execute(
                 "INSERT INTO core.review_requests (request_id, dag_id, run_id, item_ids, missing_accounts) "
-                "VALUES (%s, %s, %s, %s::uuid[], %s) ON CONFLICT (request_id) DO UPDATE "
-                "SET state = 'pending', closed_at = NULL",
+                "VALUES (%s, %s, %s, %s::uuid[], %s)",
                 (request_id, dag_id, run_id, offered, missing_accounts),
             )
             conn.execute(

@@ -64,22 +64,49 @@ def _label(account_id: str) -> None:
 
 @task(retries=0)
 def prepare_warehouse() -> dict:
-    """Apply pending migrations (and refresh changed views) before anything reads or writes."""
-    from acorn.warehouse.migrate import migrate
-    from acorn_airflow.resources import warehouse
+    """Check that the warehouse is at the current migration (apply them when an owner connection is given).
 
+    The pipeline works as a least-privilege login (``acorn_loader``): it may not migrate. With the Airflow
+    connection ``acorn_warehouse_owner`` defined, pending migrations are applied with it; without, they fail
+    this task with the command that applies them.
+    """
+    from acorn.errors import WarehouseUnavailable
+    from acorn.warehouse.migrate import migrate, pending
+    from acorn_airflow.resources import warehouse, warehouse_owner
+
+    applied: list[str] = []
+    owner = warehouse_owner()
+    if owner is not None:
+        with owner:
+            applied = migrate(owner).applied
     with warehouse() as conn:
-        report = migrate(conn)
-        rates = conn.execute("SELECT count(*), max(rate_date) FROM core.fx_rates").fetchone()
+        todo = pending(conn)
+        role = conn.execute(
+            "SELECT current_user, rolsuper, pg_has_role(current_user, 'acorn_loader', 'MEMBER') "
+            "FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        rates = (
+            conn.execute("SELECT count(*), max(rate_date) FROM core.fx_rates").fetchone()
+            if not todo
+            else (0, None)
+        )
+    if todo:
+        raise WarehouseUnavailable(
+            f"the warehouse has {len(todo)} migrations pending ({', '.join(todo[:3])}...): apply them as the "
+            "warehouse owner with `python -m acorn.warehouse.migrate OWNER_DSN`, or define the Airflow "
+            "connection 'acorn_warehouse_owner', then clear this task"
+        )
+    if role[1] or not role[2]:
+        log.warning(
+            "the pipeline connects as %s, %s: give acorn_warehouse a login in acorn_loader instead "
+            "(python -m acorn.warehouse.roles OWNER_DSN acorn_pipeline loader)",
+            role[0],
+            "a superuser" if role[1] else "not a member of acorn_loader",
+        )
     if not rates[0]:
         log.warning("core.fx_rates is empty: run acorn_fx_rates_daily, or every refund goes to review (D005)")
-    return {
-        "applied": report.applied,
-        "views": report.views_refreshed,
-        "current": report.current,
-        "fx_rates": rates[0],
-        "latest_rate": str(rates[1]),
-    }
+    log.info("warehouse ready as %s; migrations applied now: %s", role[0], applied or "none")
+    return {"applied": applied, "role": role[0], "fx_rates": rates[0], "latest_rate": str(rates[1])}
 
 
 @task(retry_policy=NO_RETRY_ON_CONFIG)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -12,6 +13,8 @@ if TYPE_CHECKING:
     from acorn.channels.accounts import ChannelAccount
 
 WAREHOUSE_CONN_ID = "acorn_warehouse"
+#: optional: the warehouse owner, used only by prepare_warehouse to apply migrations
+OWNER_CONN_ID = "acorn_warehouse_owner"
 ACCOUNTS_VARIABLE = "acorn_channel_accounts"
 PAUSE_VARIABLE = "acorn_pause_auto_refunds"
 HOW_TO_SET = (
@@ -20,7 +23,15 @@ HOW_TO_SET = (
 )
 
 
-def warehouse() -> psycopg.Connection:
+def _source(conn_id: str) -> str:
+    """Where the connection's setting comes from, for error messages: the environment wins over the UI."""
+    env = f"AIRFLOW_CONN_{conn_id.upper()}"
+    if os.environ.get(env):
+        return f"Airflow connection '{conn_id}', set by the environment variable {env} (it wins over Admin > Connections)"
+    return f"Airflow connection '{conn_id}' (Admin > Connections)"
+
+
+def warehouse(conn_id: str = WAREHOUSE_CONN_ID) -> psycopg.Connection:
     """A psycopg connection to the warehouse from the ``acorn_warehouse`` Airflow Connection."""
     import psycopg
     from airflow.sdk import Connection
@@ -29,15 +40,11 @@ def warehouse() -> psycopg.Connection:
     from acorn.errors import WarehouseUnavailable
 
     try:
-        conn = Connection.get(WAREHOUSE_CONN_ID)
+        conn = Connection.get(conn_id)
     except AirflowNotFoundException:
-        raise WarehouseUnavailable(
-            f"Airflow connection '{WAREHOUSE_CONN_ID}' is not defined: {HOW_TO_SET}"
-        ) from None
+        raise WarehouseUnavailable(f"Airflow connection '{conn_id}' is not defined: {HOW_TO_SET}") from None
     if not conn.host or not conn.schema:
-        raise WarehouseUnavailable(
-            f"Airflow connection '{WAREHOUSE_CONN_ID}' needs a host and a database (schema): {HOW_TO_SET}"
-        )
+        raise WarehouseUnavailable(f"{_source(conn_id)} needs a host and a database (schema): {HOW_TO_SET}")
     try:
         return psycopg.connect(
             host=conn.host,
@@ -53,8 +60,20 @@ def warehouse() -> psycopg.Connection:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise WarehouseUnavailable(
             f"cannot reach the warehouse at {conn.host}:{conn.port or 5432}/{conn.schema} "
-            f"(Airflow connection '{WAREHOUSE_CONN_ID}'): {reason}"
+            f"({_source(conn_id)}): {reason}"
         ) from None
+
+
+def warehouse_owner() -> psycopg.Connection | None:
+    """The owner's connection (``acorn_warehouse_owner``) when one is defined, for migrations only."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        Connection.get(OWNER_CONN_ID)
+    except AirflowNotFoundException:
+        return None
+    return warehouse(OWNER_CONN_ID)
 
 
 def landing_root() -> ObjectStoragePath:

@@ -21,14 +21,15 @@ def write_accounts(path, accounts) -> None:
 
 
 @pytest.fixture
-def airflow_env(monkeypatch, warehouse_dsn, airflow_db, tmp_path):
-    """Two demo accounts, the embedded/CI warehouse as the acorn_warehouse connection, reviews answered by a test reviewer."""
+def airflow_env(monkeypatch, warehouse_dsn, loader_dsn, airflow_db, tmp_path):
+    """Two demo accounts, the test warehouse as the acorn_warehouse connection (the pipeline's
+    least-privilege login, as in every documented setup); returns the owner's DSN, for the assertions."""
     path = tmp_path / "accounts.yaml"
     write_accounts(path, DEMO_ACCOUNTS)
     monkeypatch.setenv("ACORN_CHANNEL_ACCOUNTS", str(path))
     monkeypatch.setenv("ACORN_LANDING_URI", (tmp_path / "landing").as_uri())
     monkeypatch.setenv("ACORN_DEMO_LINES_PER_HOUR", "120")
-    monkeypatch.setenv("AIRFLOW_CONN_ACORN_WAREHOUSE", warehouse_dsn)
+    monkeypatch.setenv("AIRFLOW_CONN_ACORN_WAREHOUSE", loader_dsn)
     return warehouse_dsn
 
 

@@ -40,7 +40,7 @@ def _conn(**fields) -> str:
 
 
 @pytest.fixture
-def live_env(monkeypatch, warehouse_dsn, airflow_db, tmp_path, taxonomy):
+def live_env(monkeypatch, warehouse_dsn, loader_dsn, airflow_db, tmp_path, taxonomy):
     key = os.environ["ACORN_PSEUDONYM_KEY"].encode()
     drop = tmp_path / "drop"
     drop.mkdir()
@@ -73,7 +73,7 @@ def live_env(monkeypatch, warehouse_dsn, airflow_db, tmp_path, taxonomy):
     path.write_text(yaml.safe_dump({"accounts": accounts}))
     monkeypatch.setenv("ACORN_CHANNEL_ACCOUNTS", str(path))
     monkeypatch.setenv("ACORN_LANDING_URI", (tmp_path / "landing").as_uri())
-    monkeypatch.setenv("AIRFLOW_CONN_ACORN_WAREHOUSE", warehouse_dsn)
+    monkeypatch.setenv("AIRFLOW_CONN_ACORN_WAREHOUSE", loader_dsn)
     yield {
         "dsn": warehouse_dsn,
         "data": data,

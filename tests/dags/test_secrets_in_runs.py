@@ -15,6 +15,8 @@ from pathlib import Path
 
 import psycopg
 
+from acorn.warehouse.roles import ensure_login
+from tests.conftest import as_role
 from tests.dags.conftest import HOUR_END, run, write_accounts
 from tests.fakes.amazon import FakeSpApi
 from tests.fakes.dataset import demo_dataset
@@ -74,10 +76,10 @@ def test_no_canary_secret_leaves_a_run_whatever_the_channels_echo(
         "AIRFLOW_CONN_SHOPIFY_OUTDOOR", conn(password=shop.token, extra={"endpoint": shop.url})
     )
     monkeypatch.setenv("AIRFLOW_CONN_MAGENTO_EU", conn(host=store.url, password=store.token))
-    user, rest = airflow_env.split("://", 1)[1].split("@", 1)
-    monkeypatch.setenv(  # the test warehouse trusts its clients, so any password connects
-        "AIRFLOW_CONN_ACORN_WAREHOUSE",
-        f"postgresql://{user.split(':')[0]}:{canaries['warehouse password']}@{rest}",
+    with psycopg.connect(airflow_env, autocommit=True) as owner:  # a loader login whose password is a canary
+        ensure_login(owner, "acorn_canary", "loader", canaries["warehouse password"])
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ACORN_WAREHOUSE", as_role(airflow_env, "acorn_canary", canaries["warehouse password"])
     )
     write_accounts(tmp_path / "accounts.yaml", ACCOUNTS)
 

@@ -10,7 +10,12 @@ import pytest
 import yaml
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
-SECRETS = {"AIRFLOW_DB_PASSWORD": "x", "WAREHOUSE_PASSWORD": "y", "ACORN_PSEUDONYM_KEY": "z"}
+SECRETS = {
+    "AIRFLOW_DB_PASSWORD": "x",
+    "WAREHOUSE_OWNER_PASSWORD": "w",
+    "WAREHOUSE_PASSWORD": "y",
+    "ACORN_PSEUDONYM_KEY": "z",
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +41,18 @@ def test_it_has_the_shape_of_the_official_airflow_3_stack_plus_the_warehouse(com
     assert commands["airflow-worker"] == "celery worker"
     env = compose["x-airflow-common"]["environment"]
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
-    assert env["AIRFLOW_CONN_ACORN_WAREHOUSE"].startswith("postgresql://acorn:${WAREHOUSE_PASSWORD")
+    # no AIRFLOW_CONN_ variable to silently win over Admin > Connections: init creates the connection, for
+    # the least-privilege login; only init knows the owner, to migrate
+    assert not any(k.startswith("AIRFLOW_CONN_") for k in env)
+    init = compose["services"]["airflow-init"]
+    script = init["command"][-1]
+    assert 'acorn.warehouse.migrate "$${ACORN_WAREHOUSE_OWNER_URI}"' in script
+    assert 'acorn.warehouse.roles "$${ACORN_WAREHOUSE_OWNER_URI}" acorn_pipeline loader' in script
+    assert "airflow connections add acorn_warehouse" in script
+    assert "postgresql://acorn_pipeline:" in script
+    assert init["environment"]["ACORN_WAREHOUSE_OWNER_URI"].startswith("postgresql://acorn_owner:")
+    for name, svc in compose["services"].items():
+        assert "ACORN_WAREHOUSE_OWNER_URI" not in (svc.get("environment") or {}) or name == "airflow-init"
     assert "./dags:/opt/acorn/dags" in compose["x-airflow-common"]["volumes"]
 
 

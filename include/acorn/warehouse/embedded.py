@@ -55,8 +55,9 @@ def _run_as() -> dict:
     return {"user": entry.pw_uid, "group": entry.pw_gid}
 
 
-def dsn(port: int = DEFAULT_PORT, database: str = DATABASE) -> str:
-    return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{database}"
+def dsn(port: int = DEFAULT_PORT, database: str = DATABASE, user: str = SUPERUSER) -> str:
+    """The embedded server's DSN (it trusts local connections: no password)."""
+    return f"postgresql://{user}@127.0.0.1:{port}/{database}"
 
 
 def _accepting(port: int) -> bool:

@@ -506,7 +506,9 @@ def load_batch(conn: psycopg.Connection, batch: Batch) -> LoadResult:
     batch_id = batch.batch_id
     lock_key = f"{batch.account_id}|{batch.interval_start.isoformat()}|{batch.interval_end.isoformat()}"
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock_key,))
+        # a row lock on a table only the loader can reach (an advisory key can be taken by any role)
+        cur.execute("INSERT INTO core.load_locks VALUES (%s) ON CONFLICT DO NOTHING", (lock_key,))
+        cur.execute("SELECT 1 FROM core.load_locks WHERE lock_key = %s FOR UPDATE", (lock_key,))
         if cur.execute("SELECT 1 FROM core.batch_ledger WHERE batch_id = %s", (batch_id,)).fetchone():
             _audit(
                 cur,

@@ -17,7 +17,6 @@ import psycopg
 HERE = Path(__file__).parent
 MIGRATIONS = HERE / "migrations"
 VIEWS = HERE / "views"
-LOCK_KEY = 0x41434F524E  # "ACORN"
 
 BOOTSTRAP = """
 CREATE TABLE IF NOT EXISTS public.acorn_schema_migrations (
@@ -47,9 +46,14 @@ def migrate(conn: psycopg.Connection) -> MigrationReport:
     """Bring the warehouse to the newest version; safe to run concurrently and repeatedly."""
     applied: list[str] = []
     views: list[str] = []
+    try:
+        with conn.transaction():
+            conn.execute(BOOTSTRAP)
+    except psycopg.errors.UniqueViolation:
+        pass  # another migrator created it at the same moment
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-        conn.execute(BOOTSTRAP)
+        # one migrator at a time, by a table lock no read-only role can take (an advisory key anyone can)
+        conn.execute("LOCK TABLE public.acorn_schema_migrations IN SHARE ROW EXCLUSIVE MODE")
         done = dict(conn.execute("SELECT name, checksum FROM public.acorn_schema_migrations").fetchall())
         for path in sorted(MIGRATIONS.glob("*.sql")):
             sql = path.read_text(encoding="utf-8")
@@ -79,6 +83,20 @@ def migrate(conn: psycopg.Connection) -> MigrationReport:
             views.append(path.name)
     current = sorted(MIGRATIONS.glob("*.sql"))[-1].name
     return MigrationReport(applied=applied, views_refreshed=views, current=current)
+
+
+def pending(conn: psycopg.Connection) -> list[str]:
+    """Migrations and changed views not yet applied: what a role that may not migrate checks before it works."""
+    done = {}
+    if conn.execute("SELECT to_regclass('public.acorn_schema_migrations')").fetchone()[0]:
+        done = dict(conn.execute("SELECT name, checksum FROM public.acorn_schema_migrations").fetchall())
+    todo = [p.name for p in sorted(MIGRATIONS.glob("*.sql")) if p.name not in done]
+    todo += [
+        f"views/{p.name}"
+        for p in sorted(VIEWS.glob("*.sql"))
+        if done.get(f"views/{p.name}") != _checksum(p.read_text(encoding="utf-8"))
+    ]
+    return todo
 
 
 def main(argv: list[str]) -> int:

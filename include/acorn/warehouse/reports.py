@@ -11,8 +11,8 @@ from acorn.money import describe_sums
 
 
 def refresh_marts(conn: psycopg.Connection) -> None:
-    """Refresh the materialized analyst views."""
-    conn.execute("REFRESH MATERIALIZED VIEW mart.daily_refunds")
+    """Refresh the materialized analyst views (through the owner's function: the loader owns no view)."""
+    conn.execute("SELECT core.refresh_marts()")
 
 
 def write_daily_summary(conn: psycopg.Connection, day: date) -> int:
