@@ -11,12 +11,15 @@ file is malformed: fix or replace it, then clear.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import CronTriggerTimetable, dag, task
 
 from acorn_airflow.batch import NO_RETRY_ON_CONFIG, prepare_warehouse
+
+log = logging.getLogger(__name__)
 
 
 @task(retry_policy=NO_RETRY_ON_CONFIG)
@@ -30,9 +33,14 @@ def load_rates() -> int:
     rates = read_ecb_csv(path)
     with warehouse() as conn:
         changed = load_fx_rates(conn, rates, source=path.name)
-    print(
-        f"{len(rates)} rates read from {path} ({rates['rate_date'].min():%Y-%m-%d} to "
-        f"{rates['rate_date'].max():%Y-%m-%d}, {rates['currency'].nunique()} currencies); {changed} new or changed"
+    log.info(
+        "%d rates read from %s (%s to %s, %d currencies); %d new or changed",
+        len(rates),
+        path,
+        f"{rates['rate_date'].min():%Y-%m-%d}",
+        f"{rates['rate_date'].max():%Y-%m-%d}",
+        rates["currency"].nunique(),
+        changed,
     )
     return changed
 

@@ -13,12 +13,15 @@ proposed file is missing or broken: the message names the rule and field.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
 from acorn_airflow.batch import NO_RETRY_ON_CONFIG, prepare_warehouse
+
+log = logging.getLogger(__name__)
 
 
 @task(retry_policy=NO_RETRY_ON_CONFIG)
@@ -45,7 +48,7 @@ def simulate() -> dict:
             end,
             requested_by=f"dag:{ctx['run_id']}",
         )
-    print(format_report(report))
+    log.info("%s", format_report(report))
     return {k: report[k] for k in ("simulation_id", "refund_lines", "changed_lines", "review_load_delta")}
 
 

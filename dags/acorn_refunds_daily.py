@@ -13,6 +13,7 @@ hourly DAG. Then `refresh_marts` refreshes `mart.daily_refunds` and
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pendulum
@@ -22,6 +23,8 @@ from acorn_airflow.batch import channel_accounts, prepare_warehouse, refund_batc
 from acorn_airflow.review import all_accounts_loaded, review_path
 
 LOOKBACK_HOURS = 24
+
+log = logging.getLogger(__name__)
 
 
 @task
@@ -41,7 +44,7 @@ def daily_summary() -> int:
     day = (get_current_context()["data_interval_start"] - timedelta(hours=LOOKBACK_HOURS)).date()
     with warehouse() as conn:
         rows = write_daily_summary(conn, day)
-    print(f"daily summary for {day}: {rows} rows (account x currency) in core.daily_summary")
+    log.info("daily summary for %s: %d rows (account x currency) in core.daily_summary", day, rows)
     return rows
 
 

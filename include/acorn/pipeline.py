@@ -36,7 +36,6 @@ from acorn.normalize import Canonical, normalize
 from acorn.policy.engine import CODED_COLUMNS, build_facts, decide
 from acorn.policy.rules import Policy
 from acorn.policy.taxonomy import Taxonomy
-from acorn.quality.validate import validate
 from acorn.review import review_items
 from acorn.risk.flags import history_since
 from acorn.warehouse import queries
@@ -166,6 +165,8 @@ def extract(
 
 def validate_stage(folder: PathLike, account_id: str, start: datetime, end: datetime) -> dict:
     """Run the GX suites; quarantine failing rows; give the batch its verdict."""
+    from acorn.quality.validate import validate  # GX takes seconds to import: only this stage needs it
+
     canonical = Canonical(
         *(read_frame(folder, f"canonical_{name}") for name in ENTITIES),
         read_frame(folder, "quarantine_parse"),

@@ -94,3 +94,18 @@ def test_parsing_imports_nothing_heavy(path):
         [sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "HEAVY:"
+
+
+def test_only_the_validate_stage_imports_great_expectations():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT / 'plugins')!r}); "
+        "import acorn.pipeline, acorn_airflow.batch, acorn_airflow.review; "
+        "print('great_expectations' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "False"

@@ -12,10 +12,16 @@ def _one(dsn, sql, params=()):
         return conn.execute(sql, params).fetchone()[0]
 
 
-def test_a_single_account_run_reaches_its_reviewer(airflow_env, tmp_path):
+def test_a_single_account_run_reaches_its_reviewer(airflow_env, tmp_path, capfd, caplog):
     write_accounts(tmp_path / "accounts.yaml", DEMO_ACCOUNTS[:1])
     run("acorn_fx_rates_daily", HOUR_END)
+    capfd.readouterr()
     result, states = run("acorn_refunds_hourly", HOUR_END)
+    out = "".join(capfd.readouterr()) + caplog.text
+    # the task logs say what ACORN did; GX's start-up chatter stays out
+    assert "validate amazon-eu: verdict" in out
+    assert "[great_expectations" not in out
+    assert not [r for r in caplog.records if r.name.startswith("great_expectations") and r.levelno < 30]
     assert states["review_gate"] == "success"
     assert states["review_batch"] == "success"
     assert states["record_review"] == "success"

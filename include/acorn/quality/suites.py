@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import great_expectations as gx
-import great_expectations.expectations as gxe
-
 from acorn.money import CURRENCY_EXPONENT
+from acorn.quality.gx import gx, gxe
 from acorn.schema import EVENT_TYPES, FULFILLMENT_MODELS
 
 MAX_MINOR = 10**11  # a single line above 1bn in any currency is a parsing accident, not a refund

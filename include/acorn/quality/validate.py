@@ -8,21 +8,17 @@ fix explains.
 from __future__ import annotations
 
 import functools
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import great_expectations as gx
-import great_expectations.expectations as gxe
 import pandas as pd
 from great_expectations.execution_engine import pandas_execution_engine
 
 from acorn.columns import factorize_ids
 from acorn.normalize import Canonical, empty_quarantine, quarantine_rows
+from acorn.quality.gx import gx, gxe
 from acorn.quality.suites import order_lines_suite, orders_suite, refund_lines_suite
-
-logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 @dataclass
