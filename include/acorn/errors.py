@@ -26,6 +26,11 @@ class LoadError(AcornError):
     """A batch that would break the warehouse's integrity; nothing of it is written."""
 
 
+class BatchDataError(AcornError):
+    """A value of the batch that a step cannot take (the warehouse refused it at COPY, say): retrying reads
+    the same data. The message names the batch and what was refused."""
+
+
 class WarehouseUnavailable(AcornError):
     """The warehouse cannot be reached with the configured setting."""
 

@@ -18,8 +18,8 @@ from airflow.sdk import (
     task_group,
 )
 
-#: Configuration errors, refused credentials, payloads of the wrong shape and batches whose files disagree do
-#: not heal by retrying: fail at once, clearly. A channel that stayed unavailable through the client's own
+#: Configuration errors, refused credentials, payloads of the wrong shape, data a step cannot take and batches
+#: whose files disagree do not heal by retrying: fail at once, clearly. A channel that stayed unavailable through the client's own
 #: retries is retried by Airflow.
 NO_RETRY_ON_CONFIG = ExceptionRetryPolicy(
     rules=[
@@ -37,6 +37,17 @@ NO_RETRY_ON_CONFIG = ExceptionRetryPolicy(
             exception="acorn.connectors.http.PayloadError",
             action=RetryAction.FAIL,
             reason="the payload is kept in the landing folder; fix the mapper, then clear",
+        ),
+        RetryRule(
+            exception=[
+                "builtins.StopIteration",
+                "builtins.OverflowError",
+                "builtins.UnicodeError",
+                "acorn.errors.BatchDataError",
+            ],
+            action=RetryAction.FAIL,
+            reason="the batch's own data breaks this step (an empty file, a date or number out of range, text the "
+            "warehouse cannot store): a retry reads the same data; see the README's runbook",
         ),
         RetryRule(
             exception="acorn.errors.LoadError",

@@ -109,3 +109,36 @@ def test_only_the_validate_stage_imports_great_expectations():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        StopIteration(),
+        OverflowError("date value out of range"),
+        UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+        "acorn.errors.BatchDataError",
+    ],
+)
+def test_failures_that_a_retry_cannot_heal_fail_the_batch_task_at_once(bag, error):
+    import importlib
+
+    from airflow.sdk import RetryAction
+
+    if isinstance(error, str):
+        module, name = error.rsplit(".", 1)
+        error = getattr(importlib.import_module(module), name)("refused")
+    for task_id in ("batch.extract", "batch.validate", "batch.decide", "batch.load"):
+        policy = bag.dags["acorn_refunds_hourly"].get_task(task_id).retry_policy
+        decision = policy.evaluate(error, try_number=1, max_tries=4)
+        assert decision.action == RetryAction.FAIL, task_id
+        assert "runbook" in decision.reason
+
+
+def test_a_passing_outage_is_still_retried(bag):
+    from airflow.sdk import RetryAction
+
+    from acorn.connectors.http import ChannelError
+
+    policy = bag.dags["acorn_refunds_hourly"].get_task("batch.extract").retry_policy
+    assert policy.evaluate(ChannelError("HTTP 503"), try_number=1, max_tries=4).action != RetryAction.FAIL

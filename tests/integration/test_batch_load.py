@@ -186,6 +186,50 @@ def test_late_data_re_read_adds_only_what_is_new(conn, fx, accounts, taxonomy, p
     assert daily["updated"]["decisions"] == 0
 
 
+def test_a_re_read_stores_each_quarantined_row_once_and_the_summary_counts_it_once(
+    conn, fx, accounts, taxonomy, policy, tmp_path
+):
+    from acorn.warehouse.reports import write_daily_summary
+
+    account = accounts["amazon-na"]  # its demo batches hold malformed rows
+    day, next_day = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
+    for hour in range(24):
+        s = day + timedelta(hours=hour)
+        end = s + timedelta(hours=1)
+        run_batch(
+            conn, account, batch_folder(tmp_path, account.id, s, end), taxonomy, policy, start=s, end=end
+        )
+    hourly = conn.execute("SELECT count(*) FROM core.quarantine").fetchone()[0]
+    assert hourly > 0
+    run_batch(
+        conn,
+        account,
+        batch_folder(tmp_path, account.id, day, next_day),
+        taxonomy,
+        policy,
+        start=day,
+        end=next_day,
+        as_of=next_day + timedelta(days=1),
+    )
+    twice = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM core.quarantine GROUP BY entity, check_name, field, raw_record "
+        "HAVING count(*) > 1) d"
+    ).fetchone()[0]
+    assert twice == 0  # 2 copies of every hourly row before
+    stored = conn.execute("SELECT count(*) FROM core.quarantine").fetchone()[0]
+    assert hourly <= stored < 2 * hourly
+    write_daily_summary(conn, day.date())
+    by_currency = dict(conn.execute("SELECT currency, quarantined FROM mart.daily_summary").fetchall())
+    assert sum(by_currency.values()) == stored  # each held row counted once, under its own currency
+    held = dict(
+        conn.execute(
+            "SELECT CASE WHEN currency ~ '^[A-Z]{3}$' THEN currency ELSE 'XXX' END, count(*) "
+            "FROM core.quarantine GROUP BY 1"
+        ).fetchall()
+    )
+    assert {c: n for c, n in by_currency.items() if n} == held
+
+
 def test_a_decision_for_a_refund_line_not_in_the_batch_stops_the_whole_load(
     conn, fx, accounts, taxonomy, policy, tmp_path
 ):
@@ -246,3 +290,23 @@ def test_refund_history_reads_a_lines_refunds_of_any_age_and_a_buyers_since_the_
     assert set(by_buyer["refund_uid"]) == expected
     assert one["refund_uid"] in expected
     assert queries.refund_history(conn, [], [buyer], later - SERIAL_WINDOW).empty  # too old to count
+
+
+def test_a_value_the_warehouse_refuses_fails_the_batch_naming_it_and_writes_nothing(
+    conn, fx, accounts, taxonomy, policy, tmp_path
+):
+    from acorn.errors import BatchDataError
+
+    account = accounts["shopify-outdoor"]
+    folder = batch_folder(tmp_path, account.id, START, END)
+    run_batch(conn, account, folder, taxonomy, policy, load=False)
+    lines = read_frame(folder, "valid_order_lines")
+    lines.loc[0, "sku"] = "SKU\x00NUL"  # text Postgres cannot store
+    write_frame(folder, "valid_order_lines", lines)
+    with pytest.raises(
+        BatchDataError, match=r"batch of shopify-outdoor \[2026-11-02 09:00.*nothing was loaded"
+    ):
+        pipeline.load_stage(conn, folder, account.id, START, END, "test-run")
+    for table in ("core.batch_ledger", "core.order_lines", "core.refund_lines"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM core.audit_log WHERE batch_id IS NOT NULL").fetchone()[0] == 0

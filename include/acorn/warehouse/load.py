@@ -27,8 +27,8 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from acorn.columns import arrow_strings, id_order, id_positions, string_offsets
-from acorn.errors import LoadError
-from acorn.schema import uid
+from acorn.errors import BatchDataError, LoadError
+from acorn.schema import uid, uids
 from acorn.warehouse import binary_copy
 
 #: Rows encoded and sent per COPY chunk. Each chunk is a copy of its rows plus their binary tuples: 200k rows
@@ -176,8 +176,9 @@ TARGETS: dict[str, Target] = {
     ),
     "quarantine": Target(
         "quarantine",
-        ("batch_id", "entity", "source_file", "source_row", "check_name"),
+        ("quarantine_uid",),
         (
+            "quarantine_uid",
             "entity",
             "source_file",
             "source_row",
@@ -413,6 +414,14 @@ def policy_rules(decisions: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def quarantine_uids(quarantine: pd.DataFrame) -> pd.Series:
+    """The identity of each held-back row across re-reads: account, entity, check, field, the record as
+    received, and which copy of that record it is in its batch (a file may hold the same bad row twice)."""
+    parts = [quarantine[c].fillna("") for c in ("account_id", "entity", "check_name", "field", "raw_record")]
+    copy = quarantine.groupby(parts, sort=False, dropna=False).cumcount().astype("string")
+    return uids("quarantine", *parts, copy)
+
+
 def check_references(batch: Batch) -> None:
     """Every decision and claim names a refund line of the batch (which is written in the same transaction).
 
@@ -502,7 +511,23 @@ def _upsert(cur: psycopg.Cursor, target: Target, frame: pd.DataFrame, batch_id: 
 
 
 def load_batch(conn: psycopg.Connection, batch: Batch) -> LoadResult:
-    """Load one batch in one transaction; a replay of loaded content is a no-op that says so."""
+    """Load one batch in one transaction; a replay of loaded content is a no-op that says so.
+
+    A value the warehouse refuses (text it cannot encode, a number out of range) fails the whole batch with a
+    :class:`BatchDataError` naming it; nothing of the batch is written.
+    """
+    try:
+        return _load_batch(conn, batch)
+    except psycopg.errors.DataError as exc:
+        diag = exc.diag
+        raise BatchDataError(
+            f"batch of {batch.account_id} [{batch.interval_start:%Y-%m-%d %H:%M}, "
+            f"{batch.interval_end:%Y-%m-%d %H:%M}): the warehouse refused a value "
+            f"({diag.sqlstate}: {diag.message_primary}; {diag.context or 'no context'}); nothing was loaded"
+        ) from exc
+
+
+def _load_batch(conn: psycopg.Connection, batch: Batch) -> LoadResult:
     batch_id = batch.batch_id
     lock_key = f"{batch.account_id}|{batch.interval_start.isoformat()}|{batch.interval_end.isoformat()}"
     with conn.transaction(), conn.cursor() as cur:
@@ -547,6 +572,8 @@ def load_batch(conn: psycopg.Connection, batch: Batch) -> LoadResult:
         frames = batch.frames
         if "decisions" in frames:
             frames = {**frames, "policy_rules": policy_rules(frames["decisions"])}
+        if "quarantine" in frames:
+            frames = {**frames, "quarantine": frames["quarantine"].assign(quarantine_uid=quarantine_uids)}
         for name in LOAD_ORDER:
             frame = frames.get(name)
             if frame is None or frame.empty or (held and name not in HELD_LOAD):

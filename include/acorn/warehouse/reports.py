@@ -16,22 +16,34 @@ def refresh_marts(conn: psycopg.Connection) -> None:
 
 
 def write_daily_summary(conn: psycopg.Connection, day: date) -> int:
-    """One row per account and currency for ``day`` (UTC); rewriting a day replaces its rows."""
+    """One row per account and currency for ``day`` (UTC): refunds, input rows held back in that currency (XXX
+    for rows without a readable one) and open review items; rewriting a day replaces its rows."""
     with conn.transaction():
         rows = conn.execute(
             """
+            WITH refunds AS (
+                SELECT account_id, currency, count(*) AS refund_lines, sum(amount_minor) AS refunded_minor
+                FROM core.refund_lines
+                WHERE refunded_at >= %(day)s AND refunded_at < %(day)s::date + 1
+                GROUP BY 1, 2
+            ), held AS (
+                SELECT q.account_id,
+                       CASE WHEN q.currency ~ '^[A-Z]{3}$' THEN q.currency ELSE 'XXX' END AS currency,
+                       count(*) AS quarantined
+                FROM core.quarantine q JOIN core.batch_ledger b USING (batch_id)
+                WHERE b.interval_start >= %(day)s AND b.interval_end <= %(day)s::date + 1
+                GROUP BY 1, 2
+            ), open_items AS (
+                SELECT x.account_id, x.currency, count(*) AS open_reviews
+                FROM core.review_items i JOIN core.refund_lines x USING (refund_uid)
+                WHERE i.state = 'open' AND x.refunded_at >= %(day)s AND x.refunded_at < %(day)s::date + 1
+                GROUP BY 1, 2
+            )
             INSERT INTO core.daily_summary (day, account_id, currency, refund_lines, refunded_minor, quarantined,
                                             open_reviews)
-            SELECT %(day)s, r.account_id, r.currency, count(*), sum(r.amount_minor),
-                   (SELECT count(*) FROM core.quarantine q JOIN core.batch_ledger b USING (batch_id)
-                     WHERE b.account_id = r.account_id AND b.interval_start >= %(day)s
-                       AND b.interval_end <= %(day)s::date + 1),
-                   (SELECT count(*) FROM core.review_items i JOIN core.refund_lines x USING (refund_uid)
-                     WHERE x.account_id = r.account_id AND x.currency = r.currency AND i.state = 'open'
-                       AND x.refunded_at >= %(day)s AND x.refunded_at < %(day)s::date + 1)
-            FROM core.refund_lines r
-            WHERE r.refunded_at >= %(day)s AND r.refunded_at < %(day)s::date + 1
-            GROUP BY r.account_id, r.currency
+            SELECT %(day)s, account_id, currency, coalesce(r.refund_lines, 0), coalesce(r.refunded_minor, 0),
+                   coalesce(h.quarantined, 0), coalesce(o.open_reviews, 0)
+            FROM refunds r FULL JOIN held h USING (account_id, currency) FULL JOIN open_items o USING (account_id, currency)
             ON CONFLICT (day, account_id, currency) DO UPDATE SET
                 refund_lines = EXCLUDED.refund_lines, refunded_minor = EXCLUDED.refunded_minor,
                 quarantined = EXCLUDED.quarantined, open_reviews = EXCLUDED.open_reviews, written_at = now()

@@ -1,6 +1,6 @@
 -- Analyst views. Re-created whenever this file changes; amounts are NUMERIC in major units.
 DROP VIEW IF EXISTS mart.refunds, mart.refund_rate, mart.cost_by_liability, mart.review_queue,
-    mart.review_throughput, mart.claims_open, mart.quarantine_summary CASCADE;
+    mart.review_throughput, mart.claims_open, mart.quarantine_summary, mart.daily_summary CASCADE;
 DROP MATERIALIZED VIEW IF EXISTS mart.daily_refunds;
 
 CREATE VIEW mart.refunds AS
@@ -211,4 +211,21 @@ COMMENT ON COLUMN mart.daily_refunds.refund_lines IS 'Refund lines.';
 COMMENT ON COLUMN mart.daily_refunds.amount IS 'Refunded, transaction currency.';
 COMMENT ON COLUMN mart.daily_refunds.amount_reporting IS 'Refunded, reporting currency.';
 
+CREATE VIEW mart.daily_summary AS
+SELECT s.day, s.account_id, s.currency, s.refund_lines,
+       s.refunded_minor::numeric / 10::numeric ^ coalesce(c.exponent, 0) AS refunded,
+       s.quarantined, s.open_reviews, s.written_at
+FROM core.daily_summary s
+LEFT JOIN core.currency c ON c.code = s.currency;
+COMMENT ON VIEW mart.daily_summary IS 'The daily DAG''s summary: per day, account and currency, what was refunded, held back and left open.';
+COMMENT ON COLUMN mart.daily_summary.day IS 'Day the refunds were posted (UTC).';
+COMMENT ON COLUMN mart.daily_summary.account_id IS 'Channel account.';
+COMMENT ON COLUMN mart.daily_summary.currency IS 'Transaction currency; XXX for input rows held back without a readable currency.';
+COMMENT ON COLUMN mart.daily_summary.refund_lines IS 'Refund lines loaded.';
+COMMENT ON COLUMN mart.daily_summary.refunded IS 'Refunded, transaction currency.';
+COMMENT ON COLUMN mart.daily_summary.quarantined IS 'Input rows of the day held back in this currency, each counted once however often it was re-read.';
+COMMENT ON COLUMN mart.daily_summary.open_reviews IS 'Review items of the day still open when the summary was written.';
+COMMENT ON COLUMN mart.daily_summary.written_at IS 'When the summary was (re)written.';
+
 GRANT SELECT ON ALL TABLES IN SCHEMA mart TO acorn_analyst;
+GRANT SELECT ON ALL TABLES IN SCHEMA mart TO acorn_loader;
