@@ -7,7 +7,6 @@ dropped: it leaves here as a quarantine row naming the landing file's row, the f
 
 from __future__ import annotations
 
-import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,9 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from acorn.channels.raw import RawBatch
-from acorn.columns import arrow_strings, map_distinct, string_offsets
+from acorn.columns import arrow_strings, string_offsets
 from acorn.money import CURRENCY_EXPONENT, parse_minor, row_exponents
 from acorn.policy.taxonomy import Taxonomy
+from acorn.privacy import pseudonymize
 from acorn.schema import ORDER_LINES, ORDERS, REFUND_LINES, Entity, key_uids
 
 QUARANTINE_COLUMNS = {
@@ -250,21 +250,6 @@ def _finish(entity: Entity, parsed: dict[str, pd.Series], ok: pd.Series) -> pd.D
             column = column[keep]
         columns[name] = column.astype(dtype).reset_index(drop=True)
     return pd.DataFrame(columns, copy=False)
-
-
-def pseudonymize(values: pd.Series, key: bytes) -> pd.Series:
-    """Keyed hash of buyer identifiers (BLAKE2b keyed, 32 hex chars): joinable, not reversible without the key.
-
-    Each distinct identifier is hashed once (buyers come back: a million orders have far fewer buyers).
-    """
-    base = hashlib.blake2b(key=key[:64], digest_size=16)
-
-    def one(value: str) -> str:
-        h = base.copy()
-        h.update(value.strip().lower().encode())
-        return h.hexdigest()
-
-    return pd.Series(pd.arrays.ArrowStringArray(map_distinct(values, one, pa.string())), index=values.index)
 
 
 def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Canonical:

@@ -36,6 +36,7 @@ from acorn.normalize import Canonical, normalize
 from acorn.policy.engine import CODED_COLUMNS, build_facts, decide
 from acorn.policy.rules import Policy
 from acorn.policy.taxonomy import Taxonomy
+from acorn.privacy import scrub_payloads, scrub_raw
 from acorn.review import review_items
 from acorn.risk.flags import history_since
 from acorn.warehouse import queries
@@ -59,13 +60,16 @@ def fetch(
     *,
     as_of: datetime,
     demo_options: DemoOptions,
+    pseudonym_key: bytes,
     connection: live.ConnectionInfo | None = None,
     on_secret: Callable[[str], None] | None = None,
 ) -> tuple[RawBatch, int]:
     """Ask the account's channel for the interval; returns the raw batch and how many payloads were kept.
 
     A live channel's payloads are written to the landing folder before they are mapped, so a payload that
-    does not map is kept as received (the error names it) and any batch can be replayed from its folder.
+    does not map is kept (the error names it) and any batch can be replayed from its folder. Buyer e-mails
+    are pseudonymized first, in the payloads and in the raw rows (``acorn.privacy``): nothing is written
+    with one.
     """
     if account.source == "demo":
         raw = demo.generate(
@@ -76,12 +80,13 @@ def fetch(
             lines_per_hour=demo_options.lines_per_hour,
             as_of=as_of,
         )
-        return raw, 0
+        return scrub_raw(raw, pseudonym_key), 0
     log = live.fetch(account, connection, start, end, now=datetime.now(UTC), on_secret=on_secret)
+    log = scrub_payloads(log, pseudonym_key)
     write_payloads(folder, log)
     for name, frame in live.side_tables(account, log).items():
         write_frame(folder, name, frame)
-    return live.to_raw(account, log), len(log)
+    return scrub_raw(live.to_raw(account, log), pseudonym_key), len(log)
 
 
 def replay(account: ChannelAccount, folder: PathLike, taxonomy: Taxonomy, pseudonym_key: bytes) -> Canonical:
@@ -114,6 +119,7 @@ def extract(
         folder,
         as_of=as_of,
         demo_options=demo_options,
+        pseudonym_key=pseudonym_key,
         connection=connection,
         on_secret=on_secret,
     )

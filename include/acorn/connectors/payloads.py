@@ -50,7 +50,7 @@ class PayloadLog:
         self, kind: str, request: str, status: int, body: bytes | str, *, binary: bool = False
     ) -> Payload:
         if binary:
-            text = base64.b64encode(body).decode()
+            text = self.encode_binary(body)
         else:
             text = body if isinstance(body, str) else body.decode()
             # an error body may echo the request: no credential is kept, of any shape
@@ -66,6 +66,11 @@ class PayloadLog:
         )
         self.payloads.append(payload)
         return payload
+
+    @staticmethod
+    def encode_binary(body: bytes) -> str:
+        """How a binary body is kept: base64 text."""
+        return base64.b64encode(body).decode()
 
     def of(self, kind: str) -> Iterator[Payload]:
         return (p for p in self.payloads if p.kind == kind)
