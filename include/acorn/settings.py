@@ -6,6 +6,7 @@
 | ACORN_LANDING_URI | ``file://<ACORN_HOME>/landing`` | landing area for raw and canonical Parquet files |
 | ACORN_POLICY_FILE | ``include/policies/refund_policy.yaml`` | the refund policy in force |
 | ACORN_CHANNEL_ACCOUNTS | ``include/config/channel_accounts.yaml`` | channel accounts, unless the Variable is set |
+| ACORN_DROP_ROOT | ``<ACORN_HOME>/drop`` | the only folder CSV accounts' drop folders may lie in |
 | ACORN_FX_FILE | ``include/data/ecb_fx_rates.csv`` | ECB-format rates file loaded by the FX DAG |
 | ACORN_DEMO_SEED | ``7`` | seed of the demo generator |
 | ACORN_DEMO_LINES_PER_HOUR | ``60`` | order lines per demo account and hour |
@@ -34,6 +35,7 @@ class Settings:
     landing_uri: str
     policy_file: Path
     accounts_file: Path
+    drop_root: Path
     fx_file: Path
     demo_seed: int
     demo_lines_per_hour: int
@@ -62,6 +64,7 @@ def load_settings() -> Settings:
         accounts_file=Path(
             os.environ.get("ACORN_CHANNEL_ACCOUNTS", INCLUDE / "config" / "channel_accounts.yaml")
         ),
+        drop_root=Path(os.environ.get("ACORN_DROP_ROOT", home / "drop")),
         fx_file=Path(os.environ.get("ACORN_FX_FILE", INCLUDE / "data" / "ecb_fx_rates.csv")),
         demo_seed=int(os.environ.get("ACORN_DEMO_SEED", "7")),
         demo_lines_per_hour=int(os.environ.get("ACORN_DEMO_LINES_PER_HOUR", "60")),

@@ -95,14 +95,15 @@ def channel_accounts() -> list[ChannelAccount]:
     from acorn.errors import ConfigError
     from acorn.settings import load_settings
 
+    settings = load_settings()
     raw = Variable.get(ACCOUNTS_VARIABLE, default=None)
     if raw:
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"Airflow Variable {ACCOUNTS_VARIABLE}", f"not valid JSON: {exc}") from None
-        return parse_accounts(data, f"Airflow Variable {ACCOUNTS_VARIABLE}")
-    return load_accounts(load_settings().accounts_file)
+        return parse_accounts(data, f"Airflow Variable {ACCOUNTS_VARIABLE}", drop_root=settings.drop_root)
+    return load_accounts(settings.accounts_file, drop_root=settings.drop_root)
 
 
 def channel_account(account_id: str) -> ChannelAccount:

@@ -72,6 +72,7 @@ def live_env(monkeypatch, warehouse_dsn, loader_dsn, airflow_db, tmp_path, taxon
     path = tmp_path / "accounts.yaml"
     path.write_text(yaml.safe_dump({"accounts": accounts}))
     monkeypatch.setenv("ACORN_CHANNEL_ACCOUNTS", str(path))
+    monkeypatch.setenv("ACORN_DROP_ROOT", str(tmp_path))
     monkeypatch.setenv("ACORN_LANDING_URI", (tmp_path / "landing").as_uri())
     monkeypatch.setenv("AIRFLOW_CONN_ACORN_WAREHOUSE", loader_dsn)
     yield {

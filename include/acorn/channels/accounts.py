@@ -6,6 +6,7 @@ credentials live in an Airflow Connection named by ``connection_id``; nothing se
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ AMAZON_MARKETPLACES: dict[str, tuple[str, str, str]] = {
 }
 AMAZON_REGIONS = {"NA": {"US", "CA", "MX"}, "EU": {"UK", "DE", "FR", "IT", "ES"}, "FE": {"JP"}}
 SOURCES = ("demo", "live")
+#: account ids name landing folders, task map indexes and lock keys: a safe alphabet only
+ACCOUNT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,12 @@ class ChannelAccount:
         }
 
 
-def parse_accounts(data: Any, source: str) -> list[ChannelAccount]:
-    """Validate the accounts document; every error names ``source`` and the field."""
+def parse_accounts(data: Any, source: str, *, drop_root: Path | None = None) -> list[ChannelAccount]:
+    """Validate the accounts document; every error names ``source`` and the field.
+
+    With ``drop_root`` (ACORN_DROP_ROOT), a CSV account's folder must lie inside it and its pattern may
+    name files of that folder only: an account setting never makes the worker read any other file.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("accounts"), list):
         raise ConfigError(source, "expected a mapping with a list under 'accounts'")
     accounts: list[ChannelAccount] = []
@@ -73,6 +80,12 @@ def parse_accounts(data: Any, source: str) -> list[ChannelAccount]:
         acc_id = raw.get("id")
         if not isinstance(acc_id, str) or not acc_id:
             raise ConfigError(source, "missing id", field=f"{where}.id")
+        if not ACCOUNT_ID.match(acc_id):
+            raise ConfigError(
+                source,
+                f"{acc_id!r} is not a valid account id: lower-case letters, digits, '-' and '_', at most 63",
+                field=f"{where}.id",
+            )
         where = f"accounts[{acc_id}]"
         channel = raw.get("channel")
         if channel not in CHANNELS:
@@ -100,6 +113,8 @@ def parse_accounts(data: Any, source: str) -> list[ChannelAccount]:
             )
         if src == "live" and channel != "csv" and not raw.get("connection_id"):
             raise ConfigError(source, "a live account needs a connection_id", field=f"{where}.connection_id")
+        if src == "live" and channel == "csv":
+            _check_drop_folder(raw, source, where, drop_root)
         known = {"id", "channel", "source", "marketplaces", "region", "currency", "connection_id"}
         accounts.append(
             ChannelAccount(
@@ -120,9 +135,23 @@ def parse_accounts(data: Any, source: str) -> list[ChannelAccount]:
     return accounts
 
 
-def load_accounts(path: Path) -> list[ChannelAccount]:
+def _check_drop_folder(raw: dict, source: str, where: str, drop_root: Path | None) -> None:
+    folder, pattern = raw.get("folder"), str(raw.get("pattern", "*.csv"))
+    if not isinstance(folder, str) or not folder:
+        raise ConfigError(source, "a csv account needs its drop folder", field=f"{where}.folder")
+    if "/" in pattern or "\\" in pattern or ".." in pattern:
+        raise ConfigError(source, "a file name pattern, without folders or '..'", field=f"{where}.pattern")
+    if drop_root is not None and not Path(folder).resolve().is_relative_to(Path(drop_root).resolve()):
+        raise ConfigError(
+            source,
+            f"{folder} is outside the drop root {drop_root} (ACORN_DROP_ROOT): drop folders live under it",
+            field=f"{where}.folder",
+        )
+
+
+def load_accounts(path: Path, *, drop_root: Path | None = None) -> list[ChannelAccount]:
     """Read and validate an accounts file."""
-    return parse_accounts(read_yaml(path, "channel accounts file"), str(path))
+    return parse_accounts(read_yaml(path, "channel accounts file"), str(path), drop_root=drop_root)
 
 
 def account_from_dict(data: dict[str, Any]) -> ChannelAccount:

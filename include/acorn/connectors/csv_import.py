@@ -124,7 +124,10 @@ def fetch(options: CsvOptions, start: datetime, end: datetime) -> PayloadLog:
     """The files that arrived in ``[start, end)``, as received; a file above the limit is logged, not read."""
     log = PayloadLog()
     lo, hi = start.timestamp(), end.timestamp()
-    for path in sorted(Path(options.folder).glob(options.pattern)):
+    folder = Path(options.folder).resolve()
+    for path in sorted(folder.glob(options.pattern)):
+        if not path.resolve().is_relative_to(folder) or not path.is_file():
+            continue  # a link out of the drop folder, or a folder: never read
         stat = path.stat()
         if not lo <= stat.st_mtime < hi:
             continue
