@@ -82,6 +82,9 @@ class FakeSpApi(FakeChannel):
             "Atzr|r",
         )
         self._tokens: dict[str, int] = {}
+        #: whether the app may have Restricted Data Tokens for buyer info (Amazon grants it per app role)
+        self.rdt_allowed = True
+        self._rdts: set[str] = set()
         self._token_no = itertools.count(1)
         self._reports: dict[str, dict[str, Any]] = {}
         self._report_no = itertools.count(1)
@@ -326,6 +329,8 @@ class FakeSpApi(FakeChannel):
                 {"Content-Type": "application/octet-stream"},
             )
         token = request.headers.get("x-amz-access-token", "")
+        if request.path == "/tokens/2021-03-01/restrictedDataToken" and token in self._tokens:
+            return self._restricted_data_token(request)
         if token not in self._tokens:
             return Response(
                 403,
@@ -352,6 +357,25 @@ class FakeSpApi(FakeChannel):
         token = f"Atza|fake-{next(self._token_no)}"
         self._tokens[token] = 0
         return Response(200, {"access_token": token, "token_type": "bearer", "expires_in": 3600})
+
+    def _restricted_data_token(self, request: Request) -> Response:
+        if not self.rdt_allowed:
+            return Response(
+                403,
+                {"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied."}]},
+            )
+        resources = request.json().get("restrictedResources", [])
+        assert all(r.get("dataElements") == ["buyerInfo"] for r in resources), resources
+        rdt = f"Atz.sprdt|fake-{next(self._token_no)}"
+        self._tokens[rdt] = 0
+        self._rdts.add(rdt)
+        return Response(200, {"restrictedDataToken": rdt, "expiresIn": 3600})
+
+    def _buyer_view(self, order: dict, request: Request) -> dict:
+        """An order as SP-API shows it: the buyer's e-mail only to a Restricted Data Token."""
+        if request.headers.get("x-amz-access-token") in self._rdts:
+            return order
+        return {**order, "BuyerInfo": {}}
 
     def _page(
         self,
@@ -385,9 +409,10 @@ class FakeSpApi(FakeChannel):
                 for o in self.orders.values()
                 if o["MarketplaceId"] in markets and lo <= _ts(o["LastUpdateDate"]) < hi
             ]
-            return self._page(sorted(found, key=lambda o: o["LastUpdateDate"]), q, "Orders")
+            found = [self._buyer_view(o, request) for o in sorted(found, key=lambda o: o["LastUpdateDate"])]
+            return self._page(found, q, "Orders")
         if parts[:3] == ["orders", "v0", "orders"] and len(parts) == 4:
-            return Response(200, {"payload": self.orders[parts[3]]})
+            return Response(200, {"payload": self._buyer_view(self.orders[parts[3]], request)})
         if parts[:3] == ["orders", "v0", "orders"] and parts[4:] == ["orderItems"]:
             items = [self._item(line) for line in self.lines_of.get(parts[3], [])]
             saved, self.page_size = self.page_size, 2

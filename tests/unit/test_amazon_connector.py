@@ -69,9 +69,9 @@ def test_every_record_arrives_once_with_its_money_through_pages_throttling_5xx_a
 ):
     sleeps: list[float] = []
     with FakeSpApi(eu_data) as fake:
-        fake.fail(3, 429, {"Retry-After": "2"})
-        fake.fail(6, 429)
-        fake.fail(range(10, 13), 503)
+        fake.fail(4, 429, {"Retry-After": "2"})  # request 2 is the Restricted Data Token
+        fake.fail(7, 429)
+        fake.fail(range(11, 14), 503)
         fake.token_max_uses = 25  # the access token "expires" mid-run
         log = client(fake, sleeps).fetch(eu.marketplaces, START, END, now=END + timedelta(hours=1))
         token_calls = len(fake.calls("/auth/o2/token"))
@@ -137,7 +137,7 @@ def test_revoked_client_fails_at_once_naming_the_connection(eu, eu_data):
 
 def test_a_burst_of_5xx_longer_than_the_retries_fails_naming_the_call(eu, eu_data):
     with FakeSpApi(eu_data) as fake:
-        fake.fail(range(2, 10), 503)
+        fake.fail(range(3, 11), 503)  # after the LWA token and the Restricted Data Token
         with pytest.raises(ChannelError, match=r"getOrders: HTTP 503 after 4 attempts"):
             client(fake).fetch(eu.marketplaces, START, END, now=END + timedelta(hours=1))
 
@@ -314,8 +314,8 @@ def test_every_minted_access_token_is_handed_over_for_masking_and_kept_out_of_th
         log = client(fake, on_secret=minted.append).fetch(
             eu.marketplaces, START, END, now=END + timedelta(hours=1)
         )
-        issued = len(fake.calls("/auth/o2/token"))
-    assert len(minted) == issued >= 2
+        issued = len(fake.calls("/auth/o2/token")) + len(fake.calls("/tokens/2021-03-01/restrictedDataToken"))
+    assert len(minted) == issued >= 3  # access tokens and Restricted Data Tokens alike
     stored = "".join(p.request + p.body for p in log.payloads)
     assert not any(token in stored for token in minted)
     assert fake.refresh_token not in stored
@@ -344,3 +344,26 @@ def test_reimbursements_from_the_report_and_safet_events(eu, eu_data):
         assert row["external_order_id"] == source["external_order_id"]
         assert row["currency"] == source["currency"]
     assert len(report) > 0
+
+
+def test_buyer_emails_come_with_a_restricted_data_token_and_their_absence_is_said(
+    eu, eu_data, taxonomy, caplog
+):
+    with FakeSpApi(eu_data) as fake:
+        log = client(fake).fetch(eu.marketplaces, START, END, now=END + timedelta(hours=1))
+        [rdt_call] = fake.calls("/tokens/2021-03-01/restrictedDataToken")
+        orders_calls = fake.calls("/orders/v0/orders")
+    got = normalize(to_raw(eu, log), taxonomy, KEY)
+    assert rdt_call.json()["restrictedResources"][0] == {
+        "method": "GET", "path": "/orders/v0/orders", "dataElements": ["buyerInfo"]
+    }  # fmt: skip
+    assert all(r.headers["x-amz-access-token"].startswith("Atz.sprdt|") for r in orders_calls)
+    assert got.orders["buyer_ref"].notna().all()
+
+    with FakeSpApi(eu_data) as fake:
+        fake.rdt_allowed = False  # the app has no PII role
+        log = client(fake).fetch(eu.marketplaces, START, END, now=END + timedelta(hours=1))
+    got = normalize(to_raw(eu, log), taxonomy, KEY)
+    assert got.orders["buyer_ref"].isna().all()
+    assert got.refund_lines.shape[0] == eu_data.canonical.refund_lines.shape[0]
+    assert "buyer-based rules (serial returners, buyer refunds in 90 days) are off" in caplog.text

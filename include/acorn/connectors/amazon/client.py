@@ -18,6 +18,7 @@ Amazon returns; a 403 for an expired token refreshes the token once.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,10 @@ import httpx
 from acorn.connectors.amazon.auth import TOKENS, LwaCredentials, TokenCache
 from acorn.connectors.http import ChannelError, CredentialError, RetryPolicy, send
 from acorn.connectors.payloads import PayloadLog
+from acorn.connectors.redact import redact
+from acorn.connectors.redact import register as register_secret
+
+log = logging.getLogger(__name__)
 
 REGION_ENDPOINTS = {
     "NA": "https://sellingpartnerapi-na.amazon.com",
@@ -64,6 +69,8 @@ class SpApiOptions:
     report_poll_s: float = 15.0
     report_timeout_s: float = 1800.0
     page_size: int = 100
+    #: ask for a Restricted Data Token to read the buyer's e-mail (the app needs Amazon's PII role for it)
+    buyer_info: bool = True
 
     @classmethod
     def from_account(cls, extra: dict[str, Any]) -> SpApiOptions:
@@ -109,6 +116,7 @@ class SpApiClient:
         self.http = httpx.Client(headers={"user-agent": "acorn-refund-ops (Language=Python)"})
         self.log = PayloadLog()
         self._next_call: dict[str, float] = {}
+        self._rdt: str | None = None  # the run's Restricted Data Token for buyer info, when Amazon gave one
 
     def close(self) -> None:
         self.http.close()
@@ -136,11 +144,14 @@ class SpApiClient:
         *,
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
+        restricted: bool = False,
     ) -> Any:
-        """One SP-API operation; the response body goes to the payload log and comes back parsed."""
-        token = self.tokens.token(
-            self.creds, self.http, label=self.label, policy=self.policy, on_secret=self.on_secret
-        )
+        """One SP-API operation; the response body goes to the payload log and comes back parsed.
+
+        ``restricted``: send the run's Restricted Data Token (buyer info) when it has one, renewed once if
+        Amazon refuses it (it expires after an hour)."""
+        restricted = restricted and self._rdt is not None
+        token = self._rdt if restricted else self._access_token()
         url = self.endpoint + path
         for refreshed in (False, True):
             headers = {"x-amz-access-token": token}
@@ -157,14 +168,12 @@ class SpApiClient:
             )
             self._learn_rate(operation, response)
             if response.status_code in (401, 403) and not refreshed:
-                token = self.tokens.token(
-                    self.creds,
-                    self.http,
-                    label=self.label,
-                    policy=self.policy,
-                    on_secret=self.on_secret,
-                    stale=token,
-                )
+                if restricted:
+                    self._rdt = self.buyer_info_token()
+                    restricted = self._rdt is not None
+                    token = self._rdt if restricted else self._access_token()
+                else:
+                    token = self._access_token(stale=token)
                 continue
             break
         request = f"{method} {path}" + (f"?{urlencode(params)}" if params else "")
@@ -181,18 +190,68 @@ class SpApiClient:
         return json.loads(response.text or "{}", parse_float=Decimal)
 
     def _pages(
-        self, operation: str, path: str, params: dict[str, Any], *, token_in: str = "payload"
+        self,
+        operation: str,
+        path: str,
+        params: dict[str, Any],
+        *,
+        token_in: str = "payload",
+        restricted: bool = False,
     ) -> Iterator[dict]:
         """Every page of a NextToken operation (empty pages included: Amazon sends them)."""
         next_token = None
         while True:
             page_params = {**params, "NextToken": next_token} if next_token else params
-            data = self.call(operation, "GET", path, params=page_params)
+            data = self.call(operation, "GET", path, params=page_params, restricted=restricted)
             payload = data.get(token_in, {}) if token_in else data
             yield payload
             next_token = payload.get("NextToken")
             if not next_token:
                 return
+
+    def _access_token(self, stale: str | None = None) -> str:
+        return self.tokens.token(
+            self.creds, self.http, label=self.label, policy=self.policy, on_secret=self.on_secret, stale=stale
+        )
+
+    def buyer_info_token(self) -> str | None:
+        """A Restricted Data Token for the orders' buyer info (the buyer's e-mail comes only with one), or
+        None, saying in the log that buyer-based rules are off for the account, when the app may not have it."""
+        if not self.options.buyer_info:
+            log.warning(
+                "%s: buyer info not requested (buyer_info: false): buyer-based rules are off", self.label
+            )
+            return None
+        token = self._access_token()
+        resources = [
+            {"method": "GET", "path": path, "dataElements": ["buyerInfo"]}
+            for path in ("/orders/v0/orders", "/orders/v0/orders/{orderId}")
+        ]
+        response = send(
+            self.http,
+            "POST",
+            self.endpoint + "/tokens/2021-03-01/restrictedDataToken",
+            what=f"{self.label} createRestrictedDataToken",
+            policy=self.policy,
+            before=lambda: self._pace("createRestrictedDataToken"),
+            json={"restrictedResources": resources},
+            headers={"x-amz-access-token": token},
+        )
+        self._learn_rate("createRestrictedDataToken", response)
+        if response.status_code != 200 or "restrictedDataToken" not in response.text:
+            log.warning(
+                "%s: no Restricted Data Token for buyer info (HTTP %s: %s): the buyer's e-mail is not read, "
+                "so buyer-based rules (serial returners, buyer refunds in 90 days) are off for this account",
+                self.label,
+                response.status_code,
+                redact(_error_text(response)),
+            )
+            return None
+        rdt = str(response.json()["restrictedDataToken"])
+        register_secret(rdt)
+        if self.on_secret is not None:
+            self.on_secret(rdt)
+        return rdt
 
     # -- what ACORN reads ------------------------------------------------------------------------------
 
@@ -205,6 +264,7 @@ class SpApiClient:
             return self.log
         ids = ",".join(MARKETPLACE_IDS[m] for m in marketplaces)
         order_ids: list[str] = []
+        self._rdt = self.buyer_info_token()
         for page in self._pages(
             "getOrders",
             "/orders/v0/orders",
@@ -214,6 +274,7 @@ class SpApiClient:
                 "LastUpdatedBefore": iso(end),
                 "MaxResultsPerPage": self.options.page_size,
             },
+            restricted=True,
         ):
             order_ids += [o["AmazonOrderId"] for o in page.get("Orders", [])]
         refunded: list[str] = []
@@ -233,7 +294,7 @@ class SpApiClient:
         seen = set(order_ids)
         for order_id in dict.fromkeys(refunded):
             if order_id not in seen:
-                self.call("getOrder", "GET", f"/orders/v0/orders/{order_id}")
+                self.call("getOrder", "GET", f"/orders/v0/orders/{order_id}", restricted=True)
                 order_ids.append(order_id)
                 seen.add(order_id)
             for _ in self._pages(
