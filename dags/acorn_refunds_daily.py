@@ -17,9 +17,9 @@ import logging
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
+from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from acorn_airflow.batch import channel_accounts, prepare_warehouse, refund_batch
+from acorn_airflow.batch import channel_accounts, prepare_warehouse, refund_batch, run_interval
 from acorn_airflow.review import all_accounts_loaded, review_path
 
 LOOKBACK_HOURS = 24
@@ -41,7 +41,7 @@ def daily_summary() -> int:
     from acorn.warehouse.reports import write_daily_summary
     from acorn_airflow.resources import warehouse
 
-    day = (get_current_context()["data_interval_start"] - timedelta(hours=LOOKBACK_HOURS)).date()
+    day = (run_interval()[0] - timedelta(hours=LOOKBACK_HOURS)).date()
     with warehouse() as conn:
         rows = write_daily_summary(conn, day)
     log.info("daily summary for %s: %d rows (account x currency) in core.daily_summary", day, rows)

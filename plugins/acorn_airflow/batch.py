@@ -64,9 +64,26 @@ def _window(report_or_none: dict | None = None, lookback_hours: int = 0) -> tupl
     if report_or_none is not None:
         start, end = report_or_none["window"]
         return datetime.fromisoformat(start), datetime.fromisoformat(end)
-    ctx = get_current_context()
+    start, end = run_interval()
     lookback = timedelta(hours=lookback_hours)
-    return ctx["data_interval_start"] - lookback, ctx["data_interval_end"] - lookback
+    return start - lookback, end - lookback
+
+
+def run_interval() -> tuple[datetime, datetime]:
+    """The run's data interval; a run triggered without a logical date has none, and says what to do."""
+    from acorn.errors import ConfigError
+
+    ctx = get_current_context()
+    start, end = ctx.get("data_interval_start"), ctx.get("data_interval_end")
+    if start is None or end is None:
+        raise ConfigError(
+            f"run {ctx['run_id']}",
+            "has no data interval: it was triggered without a logical date, so ACORN cannot tell which "
+            "hours to read. Trigger it with one (the Trigger form's Logical date, or `airflow dags trigger "
+            f"{ctx['dag'].dag_id} --logical-date 2026-11-02T10:00:00+00:00` for the interval ending then)",
+            field="logical_date",
+        )
+    return start, end
 
 
 def _label(account_id: str) -> None:
@@ -161,7 +178,7 @@ def extract(account_id: str, lookback_hours: int = 0) -> dict:
         start,
         end,
         folder,
-        as_of=get_current_context()["data_interval_end"],
+        as_of=run_interval()[1],
         taxonomy=load_taxonomy(),
         pseudonym_key=settings.pseudonym_key(),
         demo_options=pipeline.DemoOptions(settings.demo_seed, settings.demo_lines_per_hour),

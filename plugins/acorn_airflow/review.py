@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -121,7 +121,7 @@ def record_review() -> dict:
     params = answer.get("params_input") or {}
     request_id = params.get(REQUEST_PARAM) or ti.xcom_pull(task_ids=GATE_TASK_ID, key=REQUEST_PARAM)
     responded_at = answer.get("responded_at")
-    responded_at = datetime.fromisoformat(str(responded_at)) if responded_at else ctx["data_interval_end"]
+    responded_at = datetime.fromisoformat(str(responded_at)) if responded_at else datetime.now(UTC)
     user = answer.get("responded_by_user") or {}
     with warehouse() as conn:
         result = record_answer(

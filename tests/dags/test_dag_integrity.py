@@ -1,6 +1,7 @@
 """Policy checks on the DAG files themselves, in the manner of Airflow's own example-DAG tests."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -94,6 +95,31 @@ def test_parsing_imports_nothing_heavy(path):
         [sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "HEAVY:"
+
+
+def test_great_expectations_is_imported_through_acorn_quality_gx_alone_and_logs_nothing_at_info():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    direct = [
+        str(path.relative_to(ROOT))
+        for folder in ("include", "plugins", "dags")
+        for path in (ROOT / folder).rglob("*.py")
+        if path.name != "gx.py" and re.search(r"^\s*(from|import) great_expectations", path.read_text(), re.M)
+    ]
+    assert direct == []
+    code = (
+        "import logging, sys; records = []\n"
+        "class Keep(logging.Handler):\n"
+        "    def emit(self, r): records.append(r)\n"
+        "logging.basicConfig(level=logging.DEBUG, handlers=[Keep()])\n"
+        "import acorn.quality.validate\n"
+        "print(sorted({r.name for r in records if r.name.startswith('great_expectations') and r.levelno < 30}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
 
 
 def test_only_the_validate_stage_imports_great_expectations():

@@ -147,3 +147,13 @@ def test_policy_simulation_dag_stores_a_report(airflow_env):
     assert _count(airflow_env, "SELECT refund_lines FROM core.policy_simulations") == decisions
     assert _count(airflow_env, "SELECT (report->>'changed_lines')::int FROM core.policy_simulations") == 0
     assert _count(airflow_env, "SELECT count(*) FROM core.decisions") == decisions
+
+
+def test_a_run_without_a_logical_date_fails_at_once_saying_how_to_trigger_it(airflow_env, capfd):
+    result, states = run("acorn_refunds_hourly", None)
+    assert result.state == "failed"
+    assert states["batch.extract"] == "failed"
+    said = "".join(capfd.readouterr())
+    assert "triggered without a logical date" in said
+    assert "--logical-date" in said
+    assert _count(airflow_env, "SELECT count(*) FROM core.batch_ledger") == 0

@@ -1,8 +1,9 @@
 """Great Expectations, imported quietly: the one place ACORN imports GX from.
 
 GX logs its own start-up at INFO (a dozen "Skipping registering function ..." lines and the ephemeral docs
-folder), which filled a batch task's log; its loggers are set to WARNING *before* GX is imported, so a task
-log shows ACORN's counts and GX's warnings only. Import this module inside the task that validates: GX takes
+folder: about 200 lines), which filled a batch task's log; its loggers are set to WARNING *before* GX is
+imported, so a task log shows ACORN's counts and GX's warnings only. Nothing else imports ``great_expectations``
+(a test holds the tree to it): any GX module imported first would log its start-up before this runs. Import this module inside the task that validates: GX takes
 seconds to import, and no other task needs it.
 """
 
@@ -12,5 +13,7 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 import great_expectations as gx  # noqa: E402
 import great_expectations.expectations as gxe  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from great_expectations.execution_engine import pandas_execution_engine  # noqa: E402
 
-__all__ = ["gx", "gxe"]
+__all__ = ["ProgressBarsConfig", "gx", "gxe", "pandas_execution_engine"]

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
-from great_expectations.execution_engine import pandas_execution_engine
 
 from acorn.columns import factorize_ids
 from acorn.normalize import Canonical, empty_quarantine, quarantine_rows
-from acorn.quality.gx import gx, gxe
+from acorn.quality.gx import ProgressBarsConfig, gx, gxe, pandas_execution_engine
 from acorn.quality.suites import order_lines_suite, orders_suite, refund_lines_suite
 
 
@@ -41,8 +40,6 @@ class Validated:
 @functools.cache
 def _context() -> gx.data_context.AbstractDataContext:
     """One ephemeral GX context per process: each new one costs time and a temporary Data Docs folder."""
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     # GX fingerprints every DataFrame under this many bytes (pandas' row hashes, then MD5) as a batch marker
