@@ -116,6 +116,7 @@ def test_great_expectations_is_imported_through_acorn_quality_gx_alone_and_logs_
         "    def emit(self, r): records.append(r)\n"
         "logging.basicConfig(level=logging.DEBUG, handlers=[Keep()])\n"
         "import acorn.quality.validate\n"
+        "acorn.quality.validate._context()\n"
         "print(sorted({r.name for r in records if r.name.startswith('great_expectations') and r.levelno < 30}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

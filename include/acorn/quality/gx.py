@@ -16,4 +16,7 @@ import great_expectations.expectations as gxe  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 from great_expectations.execution_engine import pandas_execution_engine  # noqa: E402
 
+# one GX module sets its own logger to INFO when imported (the ephemeral docs folder); put it back
+logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
+
 __all__ = ["ProgressBarsConfig", "gx", "gxe", "pandas_execution_engine"]
