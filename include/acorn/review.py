@@ -300,26 +300,41 @@ def record_answer(
                 f"({newer[1] if newer else '?'} items) when the review path was cleared: the reviewer did not "
                 f"see those items. Nothing was recorded; clear {task_id} to ask again"
             )
-        resolved = [
+        if state == "answered":  # by another answer: this one changes nothing, and says so
+            _audit(conn, responded_by, "review_answer_ignored", {
+                "answer": chosen, "request_id": request_id, "run_id": run_id,
+                "reason": "the request was answered already",
+            })  # fmt: skip
+            return AnswerResult(answer_id, request_id, chosen, len(item_ids), [], len(item_ids))
+        still_open = [
             r[0]
             for r in conn.execute(
-                "UPDATE core.review_items SET state = %s, resolved_at = %s, resolved_by = %s "
-                "WHERE request_id = %s AND state = 'open' RETURNING review_item_id::text",
-                (ANSWERS[chosen], responded_at, responded_by, request_id),
+                "SELECT review_item_id::text FROM core.review_items WHERE request_id = %s AND state = 'open' "
+                "ORDER BY 1 FOR UPDATE",
+                (request_id,),
             ).fetchall()
         ]
-        already = len(item_ids) - len(resolved)
-        conn.execute(
-            "UPDATE core.review_requests SET state = 'answered', closed_at = now() WHERE request_id = %s",
-            (request_id,),
-        )
+        already = len(item_ids) - len(still_open)
+        # the answer first: the warehouse resolves an item only by an answer to the request that showed it
         conn.execute(
             "INSERT INTO core.review_answers (answer_id, dag_id, run_id, task_id, chosen_option, comment, "
             "responded_by, responded_at, items_resolved, request_id, items_shown, items_already_answered) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (answer_id, dag_id, run_id, task_id, chosen, comment, responded_by, responded_at,
-             len(resolved), request_id, len(item_ids), already),
+             len(still_open), request_id, len(item_ids), already),
         )  # fmt: skip
+        resolved = [
+            r[0]
+            for r in conn.execute(
+                "UPDATE core.review_items SET state = %s, resolved_at = %s, resolved_by = %s "
+                "WHERE review_item_id = ANY(%s::uuid[]) RETURNING review_item_id::text",
+                (ANSWERS[chosen], responded_at, responded_by, still_open),
+            ).fetchall()
+        ]
+        conn.execute(
+            "UPDATE core.review_requests SET state = 'answered', closed_at = now() WHERE request_id = %s",
+            (request_id,),
+        )
         _audit(conn, responded_by, "review_answered", {
             "answer": chosen, "request_id": request_id, "run_id": run_id, "comment": comment,
             "items_shown": len(item_ids), "items_resolved": resolved, "items_already_answered": already,

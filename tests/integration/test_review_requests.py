@@ -123,11 +123,37 @@ def test_an_answer_that_finds_its_items_answered_already_says_so(
     conn, fx, accounts, taxonomy, policy, tmp_path
 ):
     jp = _load(conn, accounts, taxonomy, policy, tmp_path, "amazon-jp")
-    shown = _request(conn, [jp["batch_id"]])
-    conn.execute("UPDATE core.review_items SET state = 'rejected', resolved_by = 'bob'")
-    result = _answer(conn, shown.request_id)
+    shown = _request(conn, [jp["batch_id"]], run_id="r1")
+    # r1 never answered in time (its review task timed out unseen): a later run may offer the items again
+    conn.execute("UPDATE core.review_requests SET created_at = now() - interval '14 hours'")
+    later = _request(conn, [jp["batch_id"]], run_id="r2")
+    assert later.item_ids == shown.item_ids
+    _answer(conn, later.request_id, "Reject", run_id="r2", responded_by="bob")
+    result = _answer(conn, shown.request_id, run_id="r1")
     assert result.resolved == []
     assert result.already_answered == jp["review_items"]
     assert "0 of" in result.describe()
     assert "already answered" in result.describe()
     assert _states(conn) == {"amazon-jp:rejected": jp["review_items"]}
+
+
+def test_an_item_is_resolved_only_by_an_answer_to_the_request_that_showed_it(
+    conn, fx, accounts, taxonomy, policy, tmp_path
+):
+    import psycopg
+
+    jp = _load(conn, accounts, taxonomy, policy, tmp_path, "amazon-jp")
+    shown = _request(conn, [jp["batch_id"]])
+    with pytest.raises(psycopg.errors.RaiseException, match="only be approved by an answer"):
+        conn.execute("UPDATE core.review_items SET state = 'approved', resolved_by = 'mallory'")
+    forged = (
+        "INSERT INTO core.review_answers (answer_id, dag_id, run_id, task_id, chosen_option, responded_by, "
+        "responded_at, items_resolved, request_id) VALUES (gen_random_uuid(), 'acorn_refunds_hourly', %s, "
+        "'review_batch', 'Approve', 'mallory', now(), 0, %s)"
+    )
+    with pytest.raises(psycopg.errors.RaiseException, match="not for a pending review request of run"):
+        conn.execute(forged, ("another-run", shown.request_id))
+    _answer(conn, shown.request_id)
+    with pytest.raises(psycopg.errors.RaiseException, match="not for a pending review request"):
+        conn.execute(forged, ("r1", shown.request_id))  # a second answer to an answered request
+    assert conn.execute("SELECT count(*) FROM core.review_answers").fetchone()[0] == 1

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from acorn.landing import batch_folder
+from acorn.review import open_request, record_answer
 from acorn.warehouse.migrate import pending
 from acorn.warehouse.roles import ensure_login
 from tests.conftest import as_role
@@ -41,7 +42,13 @@ def loaded(loader, fx, accounts, taxonomy, policy, tmp_path):
     """One batch loaded and its review items answered, all as the loader."""
     account = accounts["amazon-jp"]
     _, report = run_batch(loader, account, batch_folder(tmp_path, account.id, START, END), taxonomy, policy)
-    loader.execute("UPDATE core.review_items SET state = 'approved', resolved_by = 'alice'")
+    request = open_request(
+        loader, dag_id="d", run_id="r", batch_ids=[report["batch_id"]], missing_accounts=[]
+    )
+    record_answer(
+        loader, request_id=request.request_id, chosen="Approve", responded_by="alice", responded_at=END,
+        comment=None, dag_id="d", run_id="r", task_id="review_batch",
+    )  # fmt: skip
     return report
 
 
