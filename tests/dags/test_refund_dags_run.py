@@ -129,6 +129,9 @@ def test_error_messages_name_the_setting(airflow_env, monkeypatch):
     with pytest.raises(WarehouseUnavailable, match="acorn_warehouse") as err:
         warehouse()
     assert "s3cret" not in str(err.value)
+    # the variable silently beats a connection edited in the UI: the message says which one is in force
+    assert "set by the environment variable AIRFLOW_CONN_ACORN_WAREHOUSE" in str(err.value)
+    assert "wins over Admin > Connections" in str(err.value)
 
 
 def test_policy_simulation_dag_stores_a_report(airflow_env):
