@@ -101,6 +101,7 @@ class ReviewRequestOperator(HITLOperator):
             enum=[request_id],
             title="Review request",
             description="Filled in by ACORN: the items counted above. Do not change.",
+            source="task",
         )
         return super().execute(context)
 
