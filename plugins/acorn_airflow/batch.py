@@ -19,8 +19,8 @@ from airflow.sdk import (
 )
 
 #: Configuration errors, refused credentials, payloads of the wrong shape, data a step cannot take and batches
-#: whose files disagree do not heal by retrying: fail at once, clearly. A channel that stayed unavailable through the client's own
-#: retries is retried by Airflow.
+#: whose files disagree do not heal by retrying: fail at once, clearly. A channel that stayed unavailable
+#: through the client's own retries is retried by Airflow.
 NO_RETRY_ON_CONFIG = ExceptionRetryPolicy(
     rules=[
         RetryRule(
@@ -109,21 +109,17 @@ def prepare_warehouse() -> dict:
             applied = migrate(owner).applied
     with warehouse() as conn:
         todo = pending(conn)
+        if todo:
+            raise WarehouseUnavailable(
+                f"the warehouse has {len(todo)} migrations pending ({', '.join(todo[:3])}): apply them as "
+                "the warehouse owner with `python -m acorn.warehouse.migrate OWNER_DSN`, or define the "
+                "Airflow connection 'acorn_warehouse_owner', then clear this task"
+            )
         role = conn.execute(
             "SELECT current_user, rolsuper, pg_has_role(current_user, 'acorn_loader', 'MEMBER') "
             "FROM pg_roles WHERE rolname = current_user"
         ).fetchone()
-        rates = (
-            conn.execute("SELECT count(*), max(rate_date) FROM core.fx_rates").fetchone()
-            if not todo
-            else (0, None)
-        )
-    if todo:
-        raise WarehouseUnavailable(
-            f"the warehouse has {len(todo)} migrations pending ({', '.join(todo[:3])}...): apply them as the "
-            "warehouse owner with `python -m acorn.warehouse.migrate OWNER_DSN`, or define the Airflow "
-            "connection 'acorn_warehouse_owner', then clear this task"
-        )
+        rates = conn.execute("SELECT count(*), max(rate_date) FROM core.fx_rates").fetchone()
     if role[1] or not role[2]:
         log.warning(
             "the pipeline connects as %s, %s: give acorn_warehouse a login in acorn_loader instead "

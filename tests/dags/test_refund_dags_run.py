@@ -160,3 +160,30 @@ def test_a_run_without_a_logical_date_fails_at_once_saying_how_to_trigger_it(air
     assert "triggered without a logical date" in said
     assert "--logical-date" in said
     assert _count(airflow_env, "SELECT count(*) FROM core.batch_ledger") == 0
+
+
+def test_pending_migrations_stop_the_run_at_prepare_warehouse_naming_the_command(airflow_env, capfd):
+    with psycopg.connect(airflow_env, autocommit=True) as owner:  # the code is newer than the warehouse
+        owner.execute("DELETE FROM public.acorn_schema_migrations WHERE name LIKE '0019%%'")
+    result, states = run("acorn_refunds_hourly", HOUR_END)
+    assert result.state == "failed"
+    assert states["prepare_warehouse"] == "failed"
+    said = "".join(capfd.readouterr())
+    assert "1 migrations pending (0019_answers_only_through_requests.sql)" in said
+    assert "python -m acorn.warehouse.migrate OWNER_DSN" in said
+
+
+def test_an_owner_connection_applies_pending_migrations(airflow_env, monkeypatch):
+    with psycopg.connect(airflow_env, autocommit=True) as owner:
+        owner.execute("DROP TRIGGER review_items_resolved_by_their_answer ON core.review_items")
+        owner.execute("DROP TRIGGER review_answer_for_a_pending_request ON core.review_answers")
+        owner.execute("DROP FUNCTION core.review_items_resolved_by_their_answer()")
+        owner.execute("DROP FUNCTION core.review_answer_for_a_pending_request()")
+        owner.execute("ALTER TABLE core.review_answers DROP CONSTRAINT review_answers_one_per_request")
+        owner.execute("DELETE FROM public.acorn_schema_migrations WHERE name LIKE '0019%%'")
+    monkeypatch.setenv("AIRFLOW_CONN_ACORN_WAREHOUSE_OWNER", airflow_env)
+    run("acorn_fx_rates_daily", HOUR_END)
+    assert (
+        _count(airflow_env, "SELECT count(*) FROM public.acorn_schema_migrations WHERE name LIKE '0019%'")
+        == 1
+    )
