@@ -31,6 +31,11 @@ class BatchDataError(AcornError):
     the same data. The message names the batch and what was refused."""
 
 
+class ReviewRequestStale(AcornError):
+    """An answer was given to a review request that is not (or no longer) the one to answer: another run's,
+    or one a later request of the same run replaced. Nothing is recorded."""
+
+
 class WarehouseUnavailable(AcornError):
     """The warehouse cannot be reached with the configured setting."""
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import psycopg
 
-from acorn.errors import AcornError
+from acorn.errors import ReviewRequestStale
 from acorn.money import describe_sums
 from acorn.schema import uid, uids
 
@@ -78,10 +78,6 @@ def review_items(
         )
         items = pd.concat([items, held], ignore_index=True)
     return items.astype(REVIEW_COLUMNS)
-
-
-class ReviewRequestStale(AcornError):
-    """An answer was given to a request that a later request of the same run replaced."""
 
 
 @dataclass(frozen=True)

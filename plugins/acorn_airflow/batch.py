@@ -50,6 +50,12 @@ NO_RETRY_ON_CONFIG = ExceptionRetryPolicy(
             "warehouse cannot store): a retry reads the same data; see the README's runbook",
         ),
         RetryRule(
+            exception="acorn.errors.ReviewRequestStale",
+            action=RetryAction.FAIL,
+            reason="the answer was to a review request that is no longer the one to answer: clear review_batch "
+            "to ask again",
+        ),
+        RetryRule(
             exception="acorn.errors.LoadError",
             action=RetryAction.FAIL,
             reason="the batch's own files disagree (a decision without its refund line): clear its decide task",

@@ -162,6 +162,17 @@ def test_failures_that_a_retry_cannot_heal_fail_the_batch_task_at_once(bag, erro
         assert "runbook" in decision.reason
 
 
+def test_a_stale_review_answer_fails_record_review_at_once(bag):
+    from airflow.sdk import RetryAction
+
+    from acorn.errors import ReviewRequestStale
+
+    policy = bag.dags["acorn_refunds_hourly"].get_task("record_review").retry_policy
+    decision = policy.evaluate(ReviewRequestStale("replaced"), try_number=1, max_tries=3)
+    assert decision.action == RetryAction.FAIL
+    assert "clear review_batch" in decision.reason
+
+
 def test_a_passing_outage_is_still_retried(bag):
     from airflow.sdk import RetryAction
 

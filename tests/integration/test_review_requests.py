@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from acorn.errors import ReviewRequestStale
 from acorn.landing import batch_folder
-from acorn.review import ReviewRequestStale, open_request, record_answer
+from acorn.review import open_request, record_answer
 from tests.integration.test_batch_load import run_batch
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
