@@ -367,3 +367,29 @@ def test_buyer_emails_come_with_a_restricted_data_token_and_their_absence_is_sai
     assert got.orders["buyer_ref"].isna().all()
     assert got.refund_lines.shape[0] == eu_data.canonical.refund_lines.shape[0]
     assert "buyer-based rules (serial returners, buyer refunds in 90 days) are off" in caplog.text
+
+
+def test_a_safet_event_without_an_amount_and_a_settlement_row_without_one_are_left_out_with_a_warning(
+    eu, caplog
+):
+    """Valid per Amazon's models; both crashed with AttributeError: the payload log parameter hid the logger."""
+    from acorn.connectors.amazon.client import SETTLEMENT
+    from acorn.connectors.amazon.reimbursements import reimbursements
+    from acorn.connectors.amazon.settlement import settlement_refunds
+
+    log = PayloadLog()
+    safet = {"PostedDate": "2026-11-20T11:00:00Z", "SAFETClaimId": "SC-1", "ReasonCode": "ReturnedDamaged"}
+    body = {"payload": {"FinancialEvents": {"SAFETReimbursementEventList": [safet]}}}
+    log.add("listFinancialEvents", "GET test", 200, json.dumps(body))
+    report = (
+        "settlement-id\tdeposit-date\tcurrency\ttransaction-type\torder-id\tmerchant-adjustment-item-id\tamount\n"
+        "S1\t2026-11-21T00:00:00Z\tEUR\t\t\t\t\n"
+        "S1\t\t\tRefund\t302-1\tA1\t\n"
+        "S1\t\t\tRefund\t302-2\tA2\t-12.50\n"
+    )
+    log.add(f"report:{SETTLEMENT}", "GET doc", 200, report.encode(), binary=True)
+    assert reimbursements(eu, log).empty
+    settled = settlement_refunds(eu, log)
+    assert settled["settled_minor"].tolist() == [1250]
+    assert "1 reimbursement rows without a readable amount" in caplog.text
+    assert "settlement S1: 1 refund rows with an unreadable amount left out" in caplog.text

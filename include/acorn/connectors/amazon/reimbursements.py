@@ -34,10 +34,10 @@ COLUMNS = {
 }
 
 
-def reimbursements(account: ChannelAccount, log: PayloadLog) -> pd.DataFrame:
+def reimbursements(account: ChannelAccount, payloads: PayloadLog) -> pd.DataFrame:
     """Every reimbursement the payloads hold, once per (source, reimbursement id); amounts in minor units."""
     rows: list[dict] = []
-    for r in report_rows(log.of(f"report:{FBA_REIMBURSEMENTS}"), account.region):
+    for r in report_rows(payloads.of(f"report:{FBA_REIMBURSEMENTS}"), account.region):
         rows.append(
             {
                 "source": "fba_reimbursements_report",
@@ -51,7 +51,7 @@ def reimbursements(account: ChannelAccount, log: PayloadLog) -> pd.DataFrame:
                 "posted_at": r.get("approval-date"),
             }
         )
-    for p in log.of("listFinancialEvents"):
+    for p in payloads.of("listFinancialEvents"):
         for event in (
             payload_field(p, "payload").get("FinancialEvents", {}).get("SAFETReimbursementEventList", [])
         ):

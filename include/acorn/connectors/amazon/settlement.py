@@ -33,13 +33,13 @@ COLUMNS = {
 }
 
 
-def settlement_refunds(account: ChannelAccount, log: PayloadLog) -> pd.DataFrame:
+def settlement_refunds(account: ChannelAccount, payloads: PayloadLog) -> pd.DataFrame:
     """One row per (settlement, refund): the amount the settlement took back, positive, in minor units.
 
     Rows whose amount cannot be read are left out of the sum with a warning that counts them (they stay in
     the landing payloads as received)."""
     frames = []
-    for payload in log.of(f"report:{SETTLEMENT}"):
+    for payload in payloads.of(f"report:{SETTLEMENT}"):
         rows = pd.DataFrame(report_rows([payload], account.region), dtype="string")
         if rows.empty or "settlement-id" not in rows:
             continue
