@@ -142,6 +142,17 @@ def test_a_file_above_the_limit_is_reported_not_read(drop, taxonomy):
     assert "above the limit of 100" in got.quarantine["reason"].iloc[0]
 
 
+def test_an_empty_file_is_reported_and_the_good_files_beside_it_are_read(drop, taxonomy):
+    account, folder = drop
+    put(folder, "empty.csv", b"")
+    put(folder, "good.csv", TEMPLATE.read_bytes())
+    got = run(account, taxonomy)  # raised a bare StopIteration before
+    assert len(got.refund_lines) == 3  # the template's three refunds
+    assert got.quarantine["source_file"].tolist() == ["empty.csv"]
+    assert got.quarantine["field"].tolist() == ["(file)"]
+    assert "empty file" in got.quarantine["reason"].iloc[0]
+
+
 def test_a_missing_required_column_names_file_and_column(drop, taxonomy):
     account, folder = drop
     text = TEMPLATE.read_text(encoding="utf-8").replace("refund_amount", "amount_refunded")

@@ -174,7 +174,7 @@ def _read(payload_name: str, data: bytes, options: CsvOptions) -> tuple[str, str
     delimiter = options.delimiter or max(DELIMITERS, key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = [h.strip().lower() for h in next(reader)]
+        header = [h.strip().lower() for h in next(reader, [])]  # an empty file has no header
         rows = list(reader)
     except csv.Error as exc:
         raise PayloadError(
@@ -206,6 +206,10 @@ def to_raw(account: ChannelAccount, log: PayloadLog, options: CsvOptions | None 
             continue
         encoding, delimiter, header, rows = _read(p.request, p.content(), options)
         source = f"{p.request} ({encoding})"
+        if not header:
+            reason = "empty file: no header row and no data; nothing read from it"
+            rejects.append(_reject(p.request, 0, None, "(file)", reason, {"file": p.request}))
+            continue
         missing = [c for c in TEMPLATE if c not in header and c not in DEFAULTS]
         if missing:
             raise PayloadError(
