@@ -55,3 +55,33 @@ def test_an_id_column_another_expectation_reads_is_checked_as_text_for_it_too():
     assert not summary["success"]
     assert sorted(failures) == [1, 2, 3]  # r2 twice, r3 not in the set
     assert len(failures[3]) == 1
+
+
+def test_a_placeholder_refund_date_in_a_file_is_quarantined_and_decide_can_run(
+    accounts, taxonomy, policy, rates
+):
+    """Files picked by arrival have no event window; 0001-01-01 passed validation and decide's 90-day history
+    window overflowed (OverflowError)."""
+    from acorn.policy.engine import build_facts, decide
+    from acorn.risk.flags import empty_history, history_since
+
+    canonical = normalize(generate(accounts["shopify-outdoor"], DAY, DAY.replace(hour=2)), taxonomy, b"k")
+    refunds = canonical.refund_lines.reset_index(drop=True)
+    bad = refunds.copy()
+    bad.loc[0, "refunded_at"] = pd.Timestamp("0001-01-01", tz="UTC")
+    bad.loc[1, "refunded_at"] = pd.Timestamp("1900-01-01", tz="UTC")
+    got = validate(
+        Canonical(canonical.orders, canonical.order_lines, bad, canonical.quarantine),
+        account_id="shopify-outdoor",
+        interval_start=None,
+        interval_end=None,
+        control_totals={},
+    )
+    kept = got.canonical.refund_lines
+    assert len(kept) == len(refunds) - 2
+    q = got.canonical.quarantine.query("check_name == 'great_expectations'")
+    assert q["field"].tolist() == ["refunded_at_epoch_s", "refunded_at_epoch_s"]
+    since = history_since(kept["refunded_at"], DAY)
+    assert since.year == 2026
+    facts = build_facts(kept, got.canonical.order_lines, got.canonical.orders)
+    assert len(decide(facts, policy, rates, empty_history()).decisions) == len(kept)

@@ -6,7 +6,7 @@ named (GX's ``unexpected_index_list``). Batch-level checks (money identity) live
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from acorn.money import CURRENCY_EXPONENT
 from acorn.quality.gx import gx, gxe
@@ -46,20 +46,22 @@ def order_lines_suite() -> gx.ExpectationSuite:
     )
 
 
+#: No refund is older than this: earlier dates are placeholders (0001-01-01, a spreadsheet's 1900-01-01).
+EARLIEST_REFUND = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def refund_lines_suite(interval_start: datetime | None, interval_end: datetime | None) -> gx.ExpectationSuite:
     """Refund lines of one interval: amounts add up, codes are known, the event lies in the interval (when the
-    batch is an interval of events; files picked by arrival carry refunds of any date)."""
-    window = (
-        [
-            gxe.ExpectColumnValuesToBeBetween(
-                column="refunded_at_epoch_s",
-                min_value=int(interval_start.timestamp()),
-                max_value=int(interval_end.timestamp()) - 1,
-            )
-        ]
-        if interval_start is not None and interval_end is not None
-        else []
-    )
+    batch is an interval of events; files picked by arrival carry refunds of any date, but none before
+    :data:`EARLIEST_REFUND`)."""
+    in_interval = interval_start is not None and interval_end is not None
+    window = [
+        gxe.ExpectColumnValuesToBeBetween(
+            column="refunded_at_epoch_s",
+            min_value=int((interval_start if in_interval else EARLIEST_REFUND).timestamp()),
+            max_value=int(interval_end.timestamp()) - 1 if in_interval else None,
+        )
+    ]
     return gx.ExpectationSuite(
         name="refund_lines",
         expectations=[
