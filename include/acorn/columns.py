@@ -37,6 +37,15 @@ def arrow_strings(col: pd.Series) -> pa.Array:
     return pa.array(col.astype("string").astype(object).where(col.notna(), None), type=pa.string())
 
 
+def contains_nul(col: pd.Series) -> pd.Series:
+    """Which rows of a text column hold a NUL byte. The column's character data is searched in one numpy pass
+    over the Arrow buffer first; rows are looked at only when it holds one, which is rare."""
+    data = arrow_strings(col).buffers()[2]
+    if data is None or len(data) == 0 or np.frombuffer(data, dtype=np.uint8).min() > 0:
+        return pd.Series(False, index=col.index)
+    return col.str.contains("\x00", regex=False).fillna(False).astype(bool)
+
+
 def map_distinct(col: pd.Series, fn: Callable[[str], Any], type: pa.DataType) -> pa.Array:
     """``fn`` of each row's text, asked once per distinct value (a million rows carry a few dozen codes, or
     buyers who come back); a missing value stays missing."""

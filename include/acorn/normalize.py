@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from acorn.channels.raw import RawBatch
-from acorn.columns import arrow_strings, string_offsets
+from acorn.columns import arrow_strings, contains_nul, string_offsets
 from acorn.money import CURRENCY_EXPONENT, parse_minor, row_exponents
 from acorn.policy.taxonomy import Taxonomy
 from acorn.privacy import pseudonymize
@@ -36,6 +36,11 @@ QUARANTINE_COLUMNS = {
     "amount_minor": "Int64",
     "raw_record": "string",
 }
+
+NUL_REASON = "holds a NUL byte, which no text can store (shown as \u2400 in the record)"
+#: how a NUL byte of the input is kept in a quarantined record (Postgres' text and jsonb store none)
+NUL_SHOWN = "\u2400"
+
 
 #: Digits alone, few enough for int64 whatever they are.
 _PLAIN_WHOLE = r"^-?[0-9]{1,18}$"
@@ -83,14 +88,14 @@ def quarantine_rows(
             "entity": entity,
             "source_file": rows["_source_file"].astype("string") if "_source_file" in rows else "",
             "source_row": source_rows.astype("int64"),
-            "source_key": rows[key_column].astype("string"),
+            "source_key": rows[key_column].astype("string").str.replace("\x00", NUL_SHOWN, regex=False),
             "field": field[mask].astype("string"),
             "reason": reason[mask].astype("string"),
             "check_name": check,
             "currency": rows["currency"].astype("string") if "currency" in rows else pd.NA,
             "amount_minor": amount_minor[mask].astype("Int64") if amount_minor is not None else pd.NA,
             "raw_record": [
-                json.dumps(r, default=str, ensure_ascii=False)
+                json.dumps(r, default=str, ensure_ascii=False).replace("\\u0000", NUL_SHOWN)
                 for r in records.astype(object).where(records.notna(), None).to_dict("records")
             ],
         }
@@ -285,6 +290,9 @@ def _normalize(
     def run(entity: Entity, raw: pd.DataFrame, key_col: str, extra) -> tuple[dict[str, pd.Series], pd.Series]:
         raw = raw.reset_index(drop=True)
         errors = _Errors(raw.index)
+        for column in raw.columns:  # Postgres stores no NUL in text: that row is held back, not the batch
+            if not column.startswith("_") and pd.api.types.is_string_dtype(raw[column]):
+                errors.add(column, contains_nul(raw[column]), NUL_REASON)
         parsed = _parse(raw, entity, errors, raw.get("currency"))
         extra(raw, parsed, errors)
         ok = ~errors.failed

@@ -310,3 +310,34 @@ def test_a_value_the_warehouse_refuses_fails_the_batch_naming_it_and_writes_noth
     for table in ("core.batch_ledger", "core.order_lines", "core.refund_lines"):
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM core.audit_log WHERE batch_id IS NOT NULL").fetchone()[0] == 0
+
+
+def test_a_nul_byte_in_one_field_holds_back_its_row_not_the_batch(conn, fx, taxonomy, policy, tmp_path):
+    import os
+
+    from acorn.channels.accounts import parse_accounts
+    from acorn.settings import INCLUDE
+
+    account = parse_accounts({"accounts": [{"id": "web-shop", "channel": "csv", "source": "live",
+        "marketplaces": ["acorn-outdoor.example"], "currency": "EUR", "folder": str(tmp_path / "drop")}]},
+        "test")[0]  # fmt: skip
+    (tmp_path / "drop").mkdir()
+    text = (INCLUDE / "data" / "csv_template" / "refunds_template.csv").read_text(encoding="utf-8")
+    drop = tmp_path / "drop" / "refunds.csv"
+    drop.write_text(text.replace("JACKET-RED-M", "JACKET\x00RED-M"), encoding="utf-8")
+    start, end = datetime(2026, 11, 12, 8, tzinfo=UTC), datetime(2026, 11, 12, 9, tzinfo=UTC)
+    os.utime(drop, (start.timestamp() + 60, start.timestamp() + 60))
+    folder = batch_folder(tmp_path / "landing", account.id, start, end)
+    pipeline.extract(account, start, end, folder, as_of=end, taxonomy=taxonomy, pseudonym_key=b"k",
+                     demo_options=pipeline.DemoOptions())  # fmt: skip
+    pipeline.validate_stage(folder, account.id, start, end)
+    pipeline.decide_stage(conn, folder, account.id, start, end, policy)
+    pipeline.load_stage(conn, folder, account.id, start, end, "test-run")  # a BatchDataError at COPY before
+    assert conn.execute("SELECT status FROM core.batch_ledger").fetchone()[0] == "loaded"
+    assert conn.execute("SELECT count(*) FROM core.order_lines").fetchone()[0] == 2
+    field, reason, record = conn.execute(
+        "SELECT field, reason, raw_record::text FROM core.quarantine WHERE entity = 'order_lines'"
+    ).fetchone()
+    assert field == "sku"
+    assert "NUL byte" in reason
+    assert "JACKET\u2400RED-M" in record

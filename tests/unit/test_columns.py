@@ -136,3 +136,17 @@ def test_arrow_strings_of_a_categorical_are_its_text_with_nulls_kept():
     coded = text.astype("category")
     assert arrow_strings(coded).to_pylist() == ["R010", None, "R999", "R010"]
     assert arrow_strings(coded).equals(arrow_strings(text).cast(pa.string()))
+
+
+def test_contains_nul_finds_the_rows_str_contains_finds():
+    from acorn.columns import contains_nul
+
+    clean = pd.Series(["a", None, "bc", ""], dtype="string")
+    assert contains_nul(clean).tolist() == [False] * 4
+    dirty = pd.Series(["a", "b\x00c", None, "\x00"], dtype="string")
+    assert contains_nul(dirty).tolist() == [False, True, False, True]
+    assert contains_nul(pd.Series([], dtype="string")).tolist() == []
+    sliced = pd.Series(["x\x00", "ok", "fine"], dtype="string").iloc[
+        1:
+    ]  # a buffer holding more than its rows
+    assert contains_nul(sliced).tolist() == [False, False]
