@@ -25,10 +25,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 INCLUDE = PROJECT_ROOT / "include"
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 @dataclass(frozen=True)
 class Settings:
     home: Path

@@ -51,18 +51,6 @@ class ChannelAccount:
         assert self.currency is not None
         return self.currency
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "channel": self.channel,
-            "source": self.source,
-            "marketplaces": list(self.marketplaces),
-            "region": self.region,
-            "currency": self.currency,
-            "connection_id": self.connection_id,
-            **self.extra,
-        }
-
 
 def parse_accounts(data: Any, source: str, *, drop_root: Path | None = None) -> list[ChannelAccount]:
     """Validate the accounts document; every error names ``source`` and the field.
@@ -152,8 +140,3 @@ def _check_drop_folder(raw: dict, source: str, where: str, drop_root: Path | Non
 def load_accounts(path: Path, *, drop_root: Path | None = None) -> list[ChannelAccount]:
     """Read and validate an accounts file."""
     return parse_accounts(read_yaml(path, "channel accounts file"), str(path), drop_root=drop_root)
-
-
-def account_from_dict(data: dict[str, Any]) -> ChannelAccount:
-    """Rebuild an account passed between tasks (as its :meth:`ChannelAccount.to_dict`)."""
-    return parse_accounts({"accounts": [data]}, "task argument")[0]
