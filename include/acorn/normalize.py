@@ -343,6 +343,9 @@ def _normalize(
     (refunds["refund_uid"],) = refund_ids.result()
     if batch.rejects:
         rejects = pd.DataFrame(batch.rejects).assign(account_id=acc, check_name="parse")
+        if "amount" in rejects:  # a rejected row's own amount, where it reads: the money identity holds it
+            text = rejects["amount"].astype("string")
+            rejects["amount_minor"] = parse_minor(text, rejects["currency"].astype("string"))[0]
         quarantined.append(rejects.reindex(columns=list(QUARANTINE_COLUMNS)).astype(QUARANTINE_COLUMNS))
     quarantine = pd.concat([q for q in quarantined if len(q)] or [empty_quarantine()], ignore_index=True)
     return Canonical(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import os
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from acorn.channels.accounts import parse_accounts
@@ -176,3 +178,33 @@ def test_a_file_not_in_the_configured_encoding_names_file_and_encoding(drop, tax
     put(folder, "sjis.csv", text.encode("shift_jis"))
     with pytest.raises(PayloadError, match=r"file sjis.csv: encoding: not utf-8"):
         run(account, taxonomy)
+
+
+def test_a_rejected_row_counts_with_its_own_amount_in_the_money_identity(drop, taxonomy):
+    from acorn.quality.validate import money_identity
+
+    account, folder = drop
+    rows = TEMPLATE.read_text(encoding="utf-8").splitlines()
+    header = rows[0].split(",")
+    excel = rows[2].replace("RF-5002", "1.23457E+15")  # its fields line up: the amount can be read
+    short = rows[3].split(",")
+    short.pop(header.index("sku"))  # a field missing mid-row: no field of it can be trusted
+    put(folder, "rejects.csv", "\n".join([rows[0], rows[1], excel, ",".join(short)]).encode() + b"\n")
+    options = csv_import.CsvOptions.from_account(account)
+    raw = csv_import.to_raw(account, csv_import.fetch(options, START, END), options)
+    got = normalize(raw, taxonomy, KEY)
+    q = got.quarantine.set_index("source_row")
+    amount = rows[2].split(",")[header.index("refund_amount")]
+    assert q.loc[3, "field"] == "refund_id"
+    assert q.loc[3, "amount_minor"] == int(Decimal(amount) * 100)
+    assert q.loc[3, "currency"] == "EUR"
+    assert q.loc[4, "field"] == "(row)"
+    assert q.loc[4, "amount_minor"] is pd.NA
+    kept = int(got.refund_lines["amount_minor"].sum())
+    assert raw.control_totals == {"EUR": kept + q.loc[3, "amount_minor"]}
+    identity = money_identity(raw.control_totals, got.refund_lines, got.quarantine)
+    assert identity["success"]
+    assert identity["unreadable_quarantined_rows"] == 1
+    off = money_identity({"EUR": raw.control_totals["EUR"] + 1}, got.refund_lines, got.quarantine)
+    assert off["differences_minor"] == {"EUR": 1}
+    assert not off["success"]

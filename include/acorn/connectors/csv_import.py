@@ -231,6 +231,7 @@ def to_raw(account: ChannelAccount, log: PayloadLog, options: CsvOptions | None 
                         "(row)",
                         f"{len(values)} fields where the header has {len(header)}",
                         record,
+                        split=False,
                     )
                 )
                 continue
@@ -276,10 +277,16 @@ def to_raw(account: ChannelAccount, log: PayloadLog, options: CsvOptions | None 
         orders=orders,
         order_lines=lines,
         refunds=refunds,
-        control_totals=control_totals(refunds),
+        control_totals=control_totals(pd.concat([refunds, _amounts(rejects)], ignore_index=True)),
         rejects=rejects,
         event_window=False,
     )
+
+
+def _amounts(rejects: list[dict[str, Any]]) -> pd.DataFrame:
+    """The refund amount and currency of each rejected row, as text (either may be missing)."""
+    frame = pd.DataFrame(rejects, columns=["currency", "amount"])
+    return frame.astype("string")
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str], unique: str | None) -> pd.DataFrame:
@@ -295,8 +302,19 @@ def _frame(rows: list[dict[str, Any]], columns: list[str], unique: str | None) -
 
 
 def _reject(
-    file: str, line: int, key: str | None, field: str, reason: str, record: dict[str, Any]
+    file: str,
+    line: int,
+    key: str | None,
+    field: str,
+    reason: str,
+    record: dict[str, Any],
+    *,
+    split: bool = True,
 ) -> dict[str, Any]:
+    """A row held back as a whole; where its fields lined up with the header (``split``), it still counts
+    with its refund amount and currency. A row with fields missing or extra has no field one can trust."""
+    amount = (record.get("refund_amount") or "").strip() if split else ""
+    currency = (record.get("currency") or "").strip() if split else ""
     return {
         "entity": "csv_rows",
         "source_file": file,
@@ -304,5 +322,7 @@ def _reject(
         "source_key": key,
         "field": field,
         "reason": reason,
+        "currency": currency or None,
+        "amount": amount or None,
         "raw_record": json.dumps(record, ensure_ascii=False, default=str),
     }
