@@ -93,7 +93,7 @@ ORDER_LINES = Entity(
         Field("tax_minor", "money"),
         Field("promotion_minor", "money"),
         Field("referral_fee_minor", "money"),
-        Field("shipped_at", "timestamp"),
+        Field("shipped_at", "timestamp", required=False),  # not shipped: none
         Field("delivered_at", "timestamp", required=False),
         Field("shipped_late", "bool"),
     ),

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pandas as pd
@@ -14,7 +15,7 @@ import pytest
 from acorn.connectors.amazon.auth import LwaCredentials, TokenCache
 from acorn.connectors.amazon.client import SpApiClient, SpApiOptions
 from acorn.connectors.amazon.mapper import to_raw
-from acorn.connectors.http import ChannelError, CredentialError, PayloadError, RetryPolicy
+from acorn.connectors.http import ChannelError, CredentialError, RetryPolicy
 from acorn.connectors.payloads import PayloadLog
 from acorn.normalize import normalize
 from tests.fakes.amazon import FakeSpApi
@@ -259,11 +260,154 @@ def test_a_hand_written_refund_event_maps_to_hand_computed_money(eu, taxonomy):
     assert refund["reason"] == "UNMAPPED"
 
 
-def test_a_payload_of_the_wrong_shape_names_the_payload_and_field(eu):
+def test_a_payload_of_the_wrong_shape_is_quarantined_by_name_and_the_others_are_mapped(eu, taxonomy):
     log = PayloadLog()
     log.add("getOrders", "GET /orders/v0/orders?x", 200, '{"errors": []}')
-    with pytest.raises(PayloadError, match=r"payload #0 \(getOrders GET /orders/v0/orders\?x\): payload"):
-        to_raw(eu, log)
+    log.add("getOrders", "GET /orders/v0/orders?y", 200, '{"payload": null}')  # crashed: AttributeError
+    log.add("listFinancialEvents", "GET /finances?z", 200, '{"payload": [1]}')
+    log.add("listFinancialEvents", "GET test", 200, _events(RefundEventList=[_event(_item("R1"))]))
+    got = normalize(to_raw(eu, log), taxonomy, KEY)
+    q = got.quarantine.set_index("source_file")
+    assert q.loc["payload #0 (getOrders GET /orders/v0/orders?x)", "reason"] == "missing from the response"
+    assert q.loc["payload #1 (getOrders GET /orders/v0/orders?y)", "reason"] == "is null, not an object"
+    assert q.loc["payload #2 (listFinancialEvents GET /finances?z)", "reason"] == "is [1], not an object"
+    assert set(q["field"]) == {"payload"}
+    assert got.refund_lines["external_refund_id"].tolist() == ["R1"]
+
+
+def _charge(kind: str, value: str, ccy: str = "EUR", key: str = "CurrencyAmount") -> dict:
+    return {"ChargeType": kind, "ChargeAmount": {"CurrencyCode": ccy, key: Decimal(value)}}
+
+
+def _item(adjustment_id: str, *charges: dict, line: str = "L1") -> dict:
+    return {
+        "SellerSKU": "SKU-APP-1",
+        "OrderItemId": line,
+        "OrderAdjustmentItemId": adjustment_id,
+        "QuantityShipped": 1,
+        "ItemChargeAdjustmentList": list(charges) or [_charge("Principal", "-10.00")],
+    }
+
+
+def _event(*items: dict, market: str = "Amazon.de") -> dict:
+    return {
+        "AmazonOrderId": "302-1",
+        "MarketplaceName": market,
+        "PostedDate": "2026-11-20T10:15:00Z",
+        "ShipmentItemAdjustmentList": list(items),
+    }
+
+
+def _events(**lists: list) -> str:
+    return json.dumps({"payload": {"FinancialEvents": lists}}, default=str)
+
+
+def test_documented_charge_types_fall_in_their_components(eu, taxonomy):
+    item = _item(
+        "R1",
+        _charge("Principal", "-20.00"),
+        _charge("Goodwill", "-5.00"),
+        _charge("ReturnShipping", "-3.00"),
+        _charge("Giftwrap", "-2.00"),
+        _charge("GiftwrapTax", "-0.38"),
+        _charge("Tax", "-3.80"),
+    )
+    log = PayloadLog()
+    log.add("listFinancialEvents", "GET test", 200, _events(RefundEventList=[_event(item)]))
+    got = normalize(to_raw(eu, log), taxonomy, KEY)
+    assert got.quarantine.empty  # each one was in no component, and the refund was quarantined
+    refund = got.refund_lines.iloc[0]
+    assert (refund["principal_minor"], refund["shipping_minor"], refund["tax_minor"]) == (2500, 500, 418)
+    assert refund["amount_minor"] == 3418
+
+
+def test_money_amazon_did_not_state_as_finances_money_is_held_back_by_field_not_read_as_zero(eu, taxonomy):
+    under_amount = _item("R1", _charge("Principal", "-28.29", key="Amount"))
+    two_currencies = _item("R2", _charge("Principal", "-10.00"), _charge("Tax", "-1.90", "GBP"), line="L2")
+    unknown = _item("R3", _charge("Principal", "-10.00"), _charge("NewFee", "-1.00"), line="L3")
+    log = PayloadLog()
+    body = _events(
+        RefundEventList=[
+            _event(under_amount, two_currencies, unknown),
+            _event(_item("R4"), market="Amazon.xx"),
+        ]
+    )
+    log.add("listFinancialEvents", "GET test", 200, body)
+    raw = to_raw(eu, log)
+    got = normalize(raw, taxonomy, KEY)
+    assert (
+        got.refund_lines.empty
+    )  # R1 was loaded as a 0.00 refund, R2 summed under EUR, R3 quarantined unnamed
+    q = got.quarantine.set_index("source_key")
+    assert q.loc["R1", "field"] == "Principal.ChargeAmount"
+    assert "has no CurrencyAmount" in q.loc["R1", "reason"]
+    assert q.loc["R2", "reason"] == "charges in EUR, GBP on one item: not summed"
+    assert q.loc["R3", "reason"] == "charge type 'NewFee' is in none of ACORN's components"
+    assert q.loc["R4", "field"] == "MarketplaceName"
+    assert set(q["source_file"]) == {"payload #0 (listFinancialEvents GET test)"}
+    # what could be read counts in the money identity: R3's 11.00 and R4's 10.00; R1 and R2 hold no amount
+    assert raw.control_totals == {"EUR": 2100}
+    assert q.loc[["R3", "R4"], "amount_minor"].tolist() == [1100, 1000]
+    assert q.loc[["R1", "R2"], "amount_minor"].isna().all()
+
+
+def test_the_same_adjustment_id_in_two_event_lists_keeps_both_rows(eu):
+    log = PayloadLog()
+    body = _events(RefundEventList=[_event(_item("R1"))], ChargebackEventList=[_event(_item("R1"))])
+    log.add("listFinancialEvents", "GET page1", 200, body)
+    log.add("listFinancialEvents", "GET page2", 200, _events(RefundEventList=[_event(_item("R1"))]))
+    refunds = to_raw(eu, log).refunds
+    assert sorted(refunds["event_type"]) == [
+        "CHARGEBACK",
+        "REFUND",
+    ]  # the refund row was lost; a repeat is not a row
+
+
+def test_orders_of_unknown_marketplaces_or_without_an_id_are_reported_and_unshipped_lines_have_no_ship_date(
+    eu, taxonomy
+):
+    order = {
+        "AmazonOrderId": "302-1",
+        "MarketplaceId": "A1PA6795UKMFR9",
+        "PurchaseDate": "2026-11-19T09:00:00Z",
+        "OrderStatus": "Unshipped",
+        "EarliestShipDate": "2026-11-21T00:00:00Z",
+        "FulfillmentChannel": "MFN",
+        "OrderTotal": {"CurrencyCode": "EUR", "Amount": "10.00"},
+    }
+    stranger = {**order, "AmazonOrderId": "302-2", "MarketplaceId": "A2XXXXXXXXXXXX"}
+    nameless = {k: v for k, v in order.items() if k != "AmazonOrderId"}
+    item = {
+        "OrderItemId": "L1",
+        "SellerSKU": "SKU-APP-1",
+        "QuantityOrdered": 1,
+        "ItemPrice": {"CurrencyCode": "EUR", "Amount": "10.00"},
+    }
+    log = PayloadLog()
+    log.add("getOrders", "GET o", 200, json.dumps({"payload": {"Orders": [order, stranger, nameless]}}))
+    log.add(
+        "getOrderItems",
+        "GET i",
+        200,
+        json.dumps({"payload": {"AmazonOrderId": "302-1", "OrderItems": [item]}}),
+    )
+    log.add(
+        "getOrderItems",
+        "GET j",
+        200,
+        json.dumps({"payload": {"OrderItems": [{**item, "OrderItemId": "L9"}]}}),
+    )
+    raw = to_raw(eu, log)
+    line = raw.order_lines.set_index("external_line_id").loc["L1"]
+    assert line["shipped_at"] is pd.NA  # was the EarliestShipDate of an order not shipped
+    got = normalize(raw, taxonomy, KEY)
+    assert got.orders["external_order_id"].tolist() == ["302-1"]
+    assert got.order_lines["external_line_id"].tolist() == ["L1"]
+    q = got.quarantine
+    stranger_q = q[q["source_key"] == "302-2"].iloc[0]
+    assert stranger_q["reason"] == "marketplace id 'A2XXXXXXXXXXXX' is not one ACORN knows"
+    assert q.loc[q["source_key"].isna(), "field"].tolist() == ["external_order_id"]  # the order without an id
+    assert q.loc[q["source_key"] == "L9", "reason"].tolist() == ["order_uid: missing order reference"]
 
 
 def test_an_event_without_its_currency_is_kept_and_reported_by_field(eu, taxonomy):

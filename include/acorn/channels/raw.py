@@ -7,8 +7,10 @@ own reason and disposition codes). Parsing, and quarantining what does not parse
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 
@@ -102,23 +104,65 @@ class RawBatch:
     refunds: pd.DataFrame
     #: the channel's own control totals of refund amounts per currency (minor units), like a report footer
     control_totals: dict[str, int] = field(default_factory=dict)
-    #: rows the mapper could not even split into fields (file, line, field, reason, the record as text)
+    #: records the mapper held back (file or payload, line, field, reason, the record as text; the refund's
+    #: amount and currency as text where it could read them)
     rejects: list[dict] = field(default_factory=list)
     #: whether every refund of the batch must lie in the run's interval (not for files picked by arrival)
     event_window: bool = True
 
     @classmethod
     def from_records(
-        cls, account_id: str, channel: str, orders: list[dict], lines: list[dict], refunds: list[dict]
+        cls,
+        account_id: str,
+        channel: str,
+        orders: list[dict],
+        lines: list[dict],
+        refunds: list[dict],
+        *,
+        rejects: list[dict] | None = None,
     ) -> RawBatch:
         """A batch from a mapper's records; the control totals are the refund amounts as the channel stated
-        them."""
+        them, those of refunds the mapper held back included."""
         refund_frame = table(refunds, RAW_REFUND_COLUMNS)
+        rejects = rejects or []
         return cls(
             account_id=account_id,
             channel=channel,
             orders=table(orders, RAW_ORDER_COLUMNS),
             order_lines=table(lines, RAW_LINE_COLUMNS),
             refunds=refund_frame,
-            control_totals=control_totals(refund_frame),
+            control_totals=control_totals(with_rejected_amounts(refund_frame, rejects)),
+            rejects=rejects,
         )
+
+
+def with_rejected_amounts(refunds: pd.DataFrame, rejects: list[dict]) -> pd.DataFrame:
+    """The refunds' amounts and currencies, and those of the rejected records that carry one (as text)."""
+    rejected = pd.DataFrame(rejects, columns=["currency", "amount"]).astype("string")
+    return pd.concat([refunds[["currency", "amount"]], rejected], ignore_index=True)
+
+
+def reject(
+    entity: str,
+    source: str,
+    row: int,
+    key: str | None,
+    field: str,
+    reason: str,
+    record: dict[str, Any],
+    *,
+    amount: str | None = None,
+    currency: str | None = None,
+) -> dict[str, Any]:
+    """A record held back by the mapper (quarantined as it came), with its refund amount where readable."""
+    return {
+        "entity": entity,
+        "source_file": source,
+        "source_row": row,
+        "source_key": key,
+        "field": field,
+        "reason": reason,
+        "currency": currency,
+        "amount": amount,
+        "raw_record": json.dumps(record, ensure_ascii=False, default=str),
+    }

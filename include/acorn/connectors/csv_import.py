@@ -29,6 +29,8 @@ from acorn.channels.raw import (
     RAW_REFUND_COLUMNS,
     RawBatch,
     control_totals,
+    reject,
+    with_rejected_amounts,
 )
 from acorn.connectors.http import PayloadError
 from acorn.connectors.payloads import PayloadLog
@@ -277,16 +279,10 @@ def to_raw(account: ChannelAccount, log: PayloadLog, options: CsvOptions | None 
         orders=orders,
         order_lines=lines,
         refunds=refunds,
-        control_totals=control_totals(pd.concat([refunds, _amounts(rejects)], ignore_index=True)),
+        control_totals=control_totals(with_rejected_amounts(refunds, rejects)),
         rejects=rejects,
         event_window=False,
     )
-
-
-def _amounts(rejects: list[dict[str, Any]]) -> pd.DataFrame:
-    """The refund amount and currency of each rejected row, as text (either may be missing)."""
-    frame = pd.DataFrame(rejects, columns=["currency", "amount"])
-    return frame.astype("string")
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str], unique: str | None) -> pd.DataFrame:
@@ -315,14 +311,6 @@ def _reject(
     with its refund amount and currency. A row with fields missing or extra has no field one can trust."""
     amount = (record.get("refund_amount") or "").strip() if split else ""
     currency = (record.get("currency") or "").strip() if split else ""
-    return {
-        "entity": "csv_rows",
-        "source_file": file,
-        "source_row": line,
-        "source_key": key,
-        "field": field,
-        "reason": reason,
-        "currency": currency or None,
-        "amount": amount or None,
-        "raw_record": json.dumps(record, ensure_ascii=False, default=str),
-    }
+    return reject(
+        "csv_rows", file, line, key, field, reason, record, amount=amount or None, currency=currency or None
+    )

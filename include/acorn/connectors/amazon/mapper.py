@@ -10,11 +10,19 @@ Where each field comes from:
   by order); the delivery date is the order's ``LatestDeliveryDate`` (Orders v0 has no delivered timestamp);
   the category from the account's ``sku_categories`` (SKU prefix -> category), as SP-API orders carry none;
 - refund lines: one per ``ShipmentItemAdjustmentList`` item of a refund, guarantee-claim (A-to-z) or chargeback
-  event. Amazon signs refunds from the seller's side (the principal given back is negative), so the amount the
-  buyer got is minus the sum of the item's charge adjustments minus its promotion adjustments;
+  event, one per event list and adjustment id (the same id in two lists is two rows). Amazon signs refunds
+  from the seller's side (the principal given back is negative), so the amount the buyer got is minus the sum
+  of the item's charge adjustments minus its promotion adjustments; each documented charge type belongs to one
+  component (``CHARGE_COMPONENTS``: Goodwill to principal, ReturnShipping and Giftwrap to shipping,
+  GiftwrapTax to tax, ...);
 - reason, disposition and return date: the FBA customer returns report (AFN) and the merchant returns report
   (MFN), joined on order id and SKU. A refund with no return row is returnless; with no reason anywhere its
   reason stays empty and normalizes to UNMAPPED (reviewed).
+
+Nothing is guessed: a payload of the wrong shape, an order of a marketplace id ACORN does not know, a charge
+without ``CurrencyAmount``, charges in two currencies on one item or a charge type in no component are held
+back (``RawBatch.rejects``, quarantined with the payload's name, the field and the reason), and the other
+records are mapped. An order that has not shipped has no shipping date.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -29,7 +38,7 @@ from typing import Any
 import pandas as pd
 
 from acorn.channels.accounts import AMAZON_MARKETPLACES, ChannelAccount
-from acorn.channels.raw import RawBatch, amount_text
+from acorn.channels.raw import RawBatch, amount_text, reject
 from acorn.connectors.amazon.client import FBA_RETURNS, MARKETPLACE_IDS, MFN_RETURNS
 from acorn.connectors.http import PayloadError
 from acorn.connectors.payloads import Payload, PayloadLog
@@ -39,6 +48,42 @@ EVENT_LISTS = {
     "GuaranteeClaimEventList": "GUARANTEE_CLAIM",
     "ChargebackEventList": "CHARGEBACK",
 }
+#: Finances charge types -> the refund component each belongs to (Amazon's ChargeType values); a charge of
+#: a type not listed holds its refund back with the type named, rather than leaving it out of a component
+CHARGE_COMPONENTS = {
+    **dict.fromkeys(
+        ("Principal", "Goodwill", "CODItemCharge", "CODOrderCharge", "ExportCharge"), "principal"
+    ),
+    **dict.fromkeys(
+        (
+            "ShippingCharge",
+            "ReturnShipping",
+            "FreeReplacementReturnShipping",
+            "Giftwrap",
+            "CODShippingCharge",
+        ),
+        "shipping",
+    ),
+    **dict.fromkeys(
+        (
+            "Tax",
+            "ShippingTax",
+            "GiftwrapTax",
+            "CODItemTaxCharge",
+            "CODOrderTaxCharge",
+            "CODShippingTaxCharge",
+            "TCS-CGST",
+            "TCS-SGST",
+            "TCS-IGST",
+            "TCS-UTGST",
+        ),
+        "tax",
+    ),
+    **dict.fromkeys(("Discount", "TaxDiscount"), "promotion"),
+    "RestockingFee": "restocking_fee",
+}
+#: order statuses under which an order has shipped (Orders v0 ``OrderStatus``)
+SHIPPED = frozenset({"Shipped", "PartiallyShipped", "InvoiceUnconfirmed"})
 MARKETPLACE_BY_ID = {v: k for k, v in MARKETPLACE_IDS.items()}
 MARKETPLACE_BY_NAME = {name: code for code, (name, _, _) in AMAZON_MARKETPLACES.items()}
 ZERO = Decimal(0)
@@ -56,12 +101,39 @@ def _sum(*values: Decimal | None) -> Decimal:
     return sum((v for v in values if v is not None), ZERO)
 
 
+def payload_name(p: Payload) -> str:
+    return f"payload #{p.seq} ({p.kind} {p.request})"
+
+
 def payload_field(p: Payload, key: str) -> Any:
-    """``key`` of a payload's JSON body; a body without it is a payload of the wrong shape, named."""
+    """``key`` of a payload's JSON body, an object; a body without it, or with it null, is a payload of the
+    wrong shape, named."""
     data = p.json()
     if not isinstance(data, dict) or key not in data:
-        raise PayloadError(f"payload #{p.seq} ({p.kind} {p.request})", key, "missing from the response")
+        raise PayloadError(payload_name(p), key, "missing from the response")
+    if not isinstance(data[key], dict):
+        raise PayloadError(payload_name(p), key, f"is {json.dumps(data[key])[:40]}, not an object")
     return data[key]
+
+
+def payload_object(p: Payload, key: str, rejects: list[dict[str, Any]]) -> dict[str, Any]:
+    """``key`` of a payload's body; a payload of the wrong shape is reported (quarantined with its name and
+    what is wrong) and gives nothing, so that the payloads beside it are still mapped."""
+    try:
+        return payload_field(p, key)
+    except PayloadError as exc:
+        rejects.append(
+            reject(
+                "payloads",
+                payload_name(p),
+                0,
+                None,
+                key,
+                str(exc).split(": ", 2)[-1],
+                {"body": p.body[:2000]},
+            )
+        )
+        return {}
 
 
 def category_of(sku: str | None, categories: dict[str, str]) -> str:
@@ -113,13 +185,14 @@ def _returns(log: PayloadLog, region: str | None) -> dict[tuple[str, str], dict[
     return found
 
 
-def _sales(log: PayloadLog) -> dict[str, dict[str, Any]]:
+def _sales(log: PayloadLog, rejects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """OrderItemId -> the sale's referral fee and posted date, from the by-order Finances lookups."""
     sales: dict[str, dict[str, Any]] = {}
     for p in log.of("listFinancialEventsByOrderId"):
-        for event in payload_field(p, "payload").get("FinancialEvents", {}).get("ShipmentEventList", []):
-            for item in event.get("ShipmentItemList", []):
-                fees = [f for f in item.get("ItemFeeList", []) if f.get("FeeType") == "Commission"]
+        events = payload_object(p, "payload", rejects).get("FinancialEvents") or {}
+        for event in events.get("ShipmentEventList") or []:
+            for item in event.get("ShipmentItemList") or []:
+                fees = [f for f in item.get("ItemFeeList") or [] if f.get("FeeType") == "Commission"]
                 commission = _sum(*(money(f.get("FeeAmount"), "CurrencyAmount")[0] for f in fees))
                 sales[str(item.get("OrderItemId"))] = {
                     "fee": ZERO - commission,
@@ -128,19 +201,30 @@ def _sales(log: PayloadLog) -> dict[str, dict[str, Any]]:
     return sales
 
 
+def _marketplace(code: str | None, known: dict[str, str]) -> str | None:
+    """ACORN's marketplace code for Amazon's id or name; None where Amazon's is not one ACORN knows."""
+    return known.get(code) if code else None
+
+
 def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
-    """Map one fetch's payloads; the same payloads always give the same frames."""
+    """Map one fetch's payloads; the same payloads always give the same frames.
+
+    A payload of the wrong shape, or a record that cannot be mapped without a guess (an unknown marketplace,
+    charges in two currencies, a charge type that is in no component, money without ``CurrencyAmount``), is
+    held back with the payload it came in and the reason; every other record is mapped.
+    """
     extra = account.extra
     categories: dict[str, str] = extra.get("sku_categories", {})
     mfn_ship = str(extra.get("mfn_ship_method", "SELLER_LABEL"))
+    rejects: list[dict[str, Any]] = []
 
     orders: dict[str, dict[str, Any]] = {}
     order_info: dict[str, dict[str, Any]] = {}
     for p in log.payloads:
         if p.kind == "getOrders":
-            found = payload_field(p, "payload").get("Orders", [])
+            found = payload_object(p, "payload", rejects).get("Orders") or []
         elif p.kind == "getOrder":
-            found = [payload_field(p, "payload")]
+            found = [o] if (o := payload_object(p, "payload", rejects)) else []
         else:
             continue
         for o in found:
@@ -148,10 +232,24 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
             model = o.get("FulfillmentChannel")
             automated = (o.get("AutomatedShippingSettings") or {}).get("HasAutomatedShippingSettings")
             order_id = o.get("AmazonOrderId")
+            market = _marketplace(o.get("MarketplaceId"), MARKETPLACE_BY_ID)
+            if o.get("MarketplaceId") and market is None:
+                rejects.append(
+                    reject(
+                        "orders",
+                        payload_name(p),
+                        0,
+                        order_id,
+                        "MarketplaceId",
+                        f"marketplace id {o.get('MarketplaceId')!r} is not one ACORN knows",
+                        o,
+                    )
+                )
+                continue
             # keyed by id (pages can repeat an order); an order without one is kept apart for normalize to report
             orders[order_id or f"#{len(orders)}"] = {
                 "external_order_id": order_id,
-                "marketplace": MARKETPLACE_BY_ID.get(o.get("MarketplaceId"), o.get("MarketplaceId")),
+                "marketplace": market,
                 "purchased_at": o.get("PurchaseDate"),
                 "currency": currency,
                 "fulfillment_channel": model,
@@ -162,20 +260,24 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
             if order_id:
                 order_info[order_id] = o
 
-    sales = _sales(log)
+    sales = _sales(log, rejects)
     lines: dict[str, dict[str, Any]] = {}
     for p in log.of("getOrderItems"):
-        page = payload_field(p, "payload")
+        page = payload_object(p, "payload", rejects)
         order_id = page.get("AmazonOrderId")
         info = order_info.get(order_id, {})
-        for item in page.get("OrderItems", []):
+        for item in page.get("OrderItems") or []:
             item_id = item.get("OrderItemId")
             principal, currency = money(item.get("ItemPrice"))
             shipping, _ = money(item.get("ShippingPrice"))
             tax = _sum(money(item.get("ItemTax"))[0], money(item.get("ShippingTax"))[0])
             promotion, _ = money(item.get("PromotionDiscount"))
             sale = sales.get(str(item_id), {})
-            shipped = sale.get("posted") or info.get("EarliestShipDate")
+            # the sale's posting is when it shipped; a shipped order without one ships on its earliest date;
+            # an order not shipped has no shipping date
+            shipped = sale.get("posted") or (
+                info.get("EarliestShipDate") if info.get("OrderStatus") in SHIPPED else None
+            )
             latest_ship = info.get("LatestShipDate")
             late = bool(
                 sale.get("posted") and latest_ship and pd.Timestamp(shipped) > pd.Timestamp(latest_ship)
@@ -200,18 +302,41 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
             }
 
     returns = _returns(log, account.region)
-    refunds: dict[str, dict[str, Any]] = {}
+    refunds: dict[tuple[str, str], dict[str, Any]] = {}
     for p in log.of("listFinancialEvents"):
-        events = payload_field(p, "payload").get("FinancialEvents", {})
+        events = payload_object(p, "payload", rejects).get("FinancialEvents") or {}
         for list_name, event_type in EVENT_LISTS.items():
-            for event in events.get(list_name, []):
+            for event in events.get(list_name) or []:
                 # an event without items still becomes a row: normalize quarantines it with the record
                 for item in event.get("ShipmentItemAdjustmentList") or [{}]:
-                    row = _refund_row(event, item, event_type, returns)
-                    # a row without its adjustment id is kept (normalize reports the field), never merged
-                    refunds[row["external_refund_id"] or f"#{len(refunds)}"] = row
+                    row, problem = _refund_row(event, item, event_type, returns)
+                    if problem:
+                        field, reason = problem
+                        rejects.append(
+                            reject(
+                                "refund_lines",
+                                payload_name(p),
+                                0,
+                                row["external_refund_id"],
+                                field,
+                                reason,
+                                {**event, "ShipmentItemAdjustmentList": [item]},
+                                amount=row["amount"],
+                                currency=row["currency"],
+                            )
+                        )
+                        continue
+                    # pages can repeat an event: one row per list and adjustment id; a row without its id
+                    # is kept (normalize reports the field), never merged
+                    key = row["external_refund_id"] or f"#{len(refunds)}"
+                    refunds[(event_type, key)] = row
     return RawBatch.from_records(
-        account.id, account.channel, list(orders.values()), list(lines.values()), list(refunds.values())
+        account.id,
+        account.channel,
+        list(orders.values()),
+        list(lines.values()),
+        list(refunds.values()),
+        rejects=rejects,
     )
 
 
@@ -220,45 +345,64 @@ def _refund_row(
     item: dict[str, Any],
     event_type: str,
     returns: dict[tuple[str, str], dict[str, str | None]],
-) -> dict[str, Any]:
-    charges: dict[str, Decimal] = {}
-    currency = None
-    for charge in item.get("ItemChargeAdjustmentList", []):
-        value, ccy = money(charge.get("ChargeAmount"), "CurrencyAmount")
-        currency = currency or ccy
-        charges[charge.get("ChargeType", "")] = charges.get(charge.get("ChargeType", ""), ZERO) + (
-            value or ZERO
-        )
-    promo = _sum(
-        *(
-            money(pr.get("PromotionAmount"), "CurrencyAmount")[0]
-            for pr in item.get("PromotionAdjustmentList", [])
-        )
-    )
-    principal = ZERO - charges.get("Principal", ZERO)
-    shipping = ZERO - charges.get("ShippingCharge", ZERO)
-    tax = ZERO - charges.get("Tax", ZERO) - charges.get("ShippingTax", ZERO)
-    restocking = charges.get("RestockingFee", ZERO)
-    amount = ZERO - sum(charges.values(), ZERO) - promo
+) -> tuple[dict[str, Any], tuple[str, str] | None]:
+    """One adjustment item as a raw refund row, and what keeps it from being mapped, if anything."""
+    components = dict.fromkeys(("principal", "shipping", "tax", "promotion", "restocking_fee"), ZERO)
+    currencies: set[str] = set()
+    problem: tuple[str, str] | None = None
+    unreadable = False  # a charge without its amount: the refund's amount is not known
+    charged = ZERO
+    for charge in item.get("ItemChargeAdjustmentList") or []:
+        kind = charge.get("ChargeType", "")
+        obj = charge.get("ChargeAmount")
+        value, ccy = money(obj, "CurrencyAmount")
+        if value is None:
+            keys = sorted(obj) if isinstance(obj, dict) else obj
+            problem = problem or (f"{kind}.ChargeAmount", f"has no CurrencyAmount (has {keys})")
+            unreadable = True
+            continue
+        if ccy:
+            currencies.add(ccy)
+        charged += value
+        part = CHARGE_COMPONENTS.get(kind)
+        if part is None:
+            problem = problem or ("ChargeType", f"charge type {kind!r} is in none of ACORN's components")
+            continue
+        # Amazon signs from the seller's side: what the buyer got back is negative, what the seller keeps is not
+        components[part] += value if part in ("restocking_fee", "promotion") else -value
+    promo = ZERO
+    for pr in item.get("PromotionAdjustmentList") or []:
+        value, ccy = money(pr.get("PromotionAmount"), "CurrencyAmount")
+        if ccy:
+            currencies.add(ccy)
+        promo += value or ZERO
+    components["promotion"] += promo
+    if len(currencies) > 1:
+        problem = ("CurrencyCode", f"charges in {', '.join(sorted(currencies))} on one item: not summed")
+    currency = next(iter(currencies)) if len(currencies) == 1 else None
+    amount = ZERO - charged - promo
     order_id = event.get("AmazonOrderId")
+    market = _marketplace(event.get("MarketplaceName"), MARKETPLACE_BY_NAME)
+    if event.get("MarketplaceName") and market is None:
+        problem = problem or (
+            "MarketplaceName",
+            f"{event.get('MarketplaceName')!r} is not a marketplace ACORN knows",
+        )
     ret = returns.get((str(order_id), str(item.get("SellerSKU"))), {})
-    return {
+    row = {
         "external_refund_id": item.get("OrderAdjustmentItemId"),
         "external_line_id": item.get("OrderItemId"),
         "external_order_id": order_id,
-        "marketplace": MARKETPLACE_BY_NAME.get(event.get("MarketplaceName"), event.get("MarketplaceName")),
+        "marketplace": market,
         "event_type": event_type,
         "refunded_at": event.get("PostedDate"),
         "currency": currency,
         "quantity": item.get("QuantityShipped"),
-        "principal": amount_text(principal, currency),
-        "shipping": amount_text(shipping, currency),
-        "tax": amount_text(tax, currency),
-        "promotion": amount_text(promo, currency),
-        "restocking_fee": amount_text(restocking, currency),
-        "amount": amount_text(amount, currency),
+        **{k: amount_text(v, currency) for k, v in components.items()},
+        "amount": None if unreadable else amount_text(amount, currency),
         "reason": ret.get("reason"),
         "disposition": ret.get("disposition"),
         "returnless": "false" if ret.get("received") else "true",
         "return_received_at": ret.get("received"),
     }
+    return row, problem

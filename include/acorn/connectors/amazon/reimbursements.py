@@ -15,7 +15,7 @@ import pandas as pd
 
 from acorn.channels.accounts import ChannelAccount
 from acorn.connectors.amazon.client import FBA_REIMBURSEMENTS
-from acorn.connectors.amazon.mapper import money, payload_field, report_rows
+from acorn.connectors.amazon.mapper import money, payload_object, report_rows
 from acorn.connectors.payloads import PAYLOAD_FILE, PayloadLog
 from acorn.money import parse_minor
 
@@ -52,9 +52,9 @@ def reimbursements(account: ChannelAccount, payloads: PayloadLog) -> pd.DataFram
             }
         )
     for p in payloads.of("listFinancialEvents"):
-        for event in (
-            payload_field(p, "payload").get("FinancialEvents", {}).get("SAFETReimbursementEventList", [])
-        ):
+        # a payload of the wrong shape is reported once, by the refund mapping: here it holds no event
+        events = payload_object(p, "payload", []).get("FinancialEvents") or {}
+        for event in events.get("SAFETReimbursementEventList") or []:
             amount, currency = money(event.get("ReimbursedAmount"), "CurrencyAmount")
             rows.append(
                 {
