@@ -29,7 +29,7 @@ from acorn.channels.accounts import ChannelAccount
 from acorn.channels.raw import RawBatch
 from acorn.columns import id_positions
 from acorn.connectors import live
-from acorn.connectors.payloads import read_payloads, write_payloads
+from acorn.connectors.payloads import PayloadLog, read_payloads, write_payloads
 from acorn.landing import PathLike, read_frame, read_json, write_frame, write_json
 from acorn.money import describe_sums, sums_by_currency
 from acorn.normalize import Canonical, normalize
@@ -81,12 +81,26 @@ def fetch(
             as_of=as_of,
         )
         return scrub_raw(raw, pseudonym_key), 0
-    log = live.fetch(account, connection, start, end, now=datetime.now(UTC), on_secret=on_secret)
-    log = scrub_payloads(log, pseudonym_key)
-    write_payloads(folder, log)
-    for name, frame in live.side_tables(account, log).items():
+    received = PayloadLog()
+    try:
+        payloads = live.fetch(
+            account, connection, start, end, now=datetime.now(UTC), on_secret=on_secret, received=received
+        )
+    except Exception:
+        if len(received):  # what arrived before the failure is kept as received, for the next try to compare
+            write_payloads(folder, scrub_payloads(received, pseudonym_key))
+            log.warning(
+                "%s: fetch failed; the %d payloads received before it are kept in %s",
+                account.id,
+                len(received),
+                folder,
+            )
+        raise
+    payloads = scrub_payloads(payloads, pseudonym_key)
+    write_payloads(folder, payloads)
+    for name, frame in live.side_tables(account, payloads).items():
         write_frame(folder, name, frame)
-    return scrub_raw(live.to_raw(account, log), pseudonym_key), len(log)
+    return scrub_raw(live.to_raw(account, payloads), pseudonym_key), len(payloads)
 
 
 def replay(account: ChannelAccount, folder: PathLike, taxonomy: Taxonomy, pseudonym_key: bytes) -> Canonical:

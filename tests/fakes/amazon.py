@@ -76,6 +76,7 @@ class FakeSpApi(FakeChannel):
         self.revoked = False
         self.token_max_uses: int | None = None
         self.hidden_refunds: set[str] = set()
+        self.repeat_token = False  # every page names the same NextToken: a client must not loop on it
         self.client_id, self.client_secret, self.refresh_token = (
             "amzn1.application-oa2-client.fake",
             "s3cr3t",
@@ -396,7 +397,7 @@ class FakeSpApi(FakeChannel):
         payload: dict[str, Any] = {**(extra or {})}
         payload[key] = self._events(chunk) if key == "FinancialEvents" else chunk
         if offset + size < len(items):
-            payload["NextToken"] = f"t{offset + size}"
+            payload["NextToken"] = "t0" if self.repeat_token else f"t{offset + size}"
         return Response(200, {"payload": payload})
 
     def _route(self, request: Request) -> Response:

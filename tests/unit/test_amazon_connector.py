@@ -128,6 +128,47 @@ def test_rate_limit_header_paces_each_operation(eu, eu_data):
     assert 1.9 < sleeps[-1] <= 2.0
 
 
+def test_a_repeated_page_token_ends_the_pages_instead_of_looping(eu, eu_data, caplog):
+    with FakeSpApi(eu_data) as fake:
+        fake.repeat_token = True
+        log = client(fake).fetch(eu.marketplaces, START, END, now=END + timedelta(hours=1))
+        assert len(fake.calls("/orders/v0/orders")) == 2  # the first page, then t0 once, then stop
+    assert "getOrders sent a page token it had sent before, after 2 pages" in caplog.text
+    assert len(log) > 0
+
+
+def test_payloads_received_before_a_failure_midway_are_kept_in_the_landing(eu, eu_data, tmp_path):
+    from acorn.connectors import live
+    from acorn.connectors.payloads import read_payloads
+    from acorn.pipeline import DemoOptions, fetch
+
+    with FakeSpApi(eu_data) as fake:
+        fake.fail(range(6, 40), 400)  # orders and some of their items arrive, then the channel refuses
+        conn = live.ConnectionInfo(
+            "amazon_eu",
+            login=fake.client_id,
+            password=fake.client_secret,
+            extra={"refresh_token": fake.refresh_token, "endpoint": fake.url, "token_url": f"{fake.url}/auth/o2/token"},
+        )  # fmt: skip
+        with pytest.raises(ChannelError, match="HTTP 400"):
+            fetch(
+                eu,
+                START,
+                END,
+                tmp_path,
+                as_of=END,
+                demo_options=DemoOptions(),
+                pseudonym_key=KEY,
+                connection=conn,
+            )
+    kept = read_payloads(tmp_path)  # nothing was written before
+    assert [p.kind for p in kept.payloads][:2] == ["getOrders", "getOrders"]
+    statuses = [p.status for p in kept.payloads]
+    assert statuses[-1] == 400  # the refusal itself, as received
+    assert statuses[:-1] == [200] * (len(kept) - 1)
+    assert len(kept) >= 3
+
+
 def test_revoked_client_fails_at_once_naming_the_connection(eu, eu_data):
     with FakeSpApi(eu_data) as fake:
         fake.revoked = True

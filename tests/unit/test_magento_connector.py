@@ -105,3 +105,15 @@ def test_an_adjustment_only_credit_memo_is_quarantined_with_its_money_not_droppe
     assert got.refund_lines.empty
     row = got.quarantine.iloc[0]
     assert (row["source_key"], row["currency"], row["amount_minor"]) == ("memo-9", "EUR", 1500)
+
+
+def test_the_connections_endpoint_extra_points_the_client_at_another_server(store, store_data):
+    from acorn.connectors import live
+
+    with FakeMagento(store_data) as fake:
+        conn = live.ConnectionInfo(
+            "magento_eu", host="https://shop.invalid", password=fake.token, extra={"endpoint": fake.url}
+        )
+        log = live.fetch(store, conn, START, END, now=END)  # went to shop.invalid: endpoint was ignored
+    assert len(log) > 0
+    assert len(fake.calls(".*orders.*")) > 0

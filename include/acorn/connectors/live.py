@@ -77,8 +77,12 @@ def fetch(
     now: datetime,
     policy: RetryPolicy | None = None,
     on_secret: Callable[[str], None] | None = None,
+    received: PayloadLog | None = None,
 ) -> PayloadLog:
-    """Ask the account's channel for ``[start, end)``; every response is in the returned log, as received."""
+    """Ask the account's channel for ``[start, end)``; every response is in the returned log, as received.
+
+    A live client writes each response into ``received`` as it arrives, so that a caller still holds what came
+    before a failure midway."""
     if account.channel == "csv":
         return csv_import.fetch(csv_import.CsvOptions.from_account(account), start, end)
     if conn is not None:
@@ -99,6 +103,7 @@ def fetch(
             policy=policy,
             options=SpApiOptions.from_account(account.extra),
             on_secret=on_secret,
+            log=received,
         )
         try:
             return client.fetch(account.marketplaces, start, end, now=now)
@@ -112,6 +117,7 @@ def fetch(
             label=label(account),
             endpoint=conn.extra.get("endpoint"),
             policy=policy,
+            log=received,
         )
         try:
             return shop_client.fetch(start, end)
@@ -125,6 +131,8 @@ def fetch(
             label=label(account),
             store_code=str(conn.extra.get("store_code", "default")),
             policy=policy,
+            endpoint=conn.extra.get("endpoint"),
+            log=received,
         )
         try:
             return store.fetch(start, end)

@@ -63,13 +63,15 @@ class MagentoClient:
         store_code: str = "default",
         policy: RetryPolicy | None = None,
         page_size: int = 100,
+        endpoint: str | None = None,
+        log: PayloadLog | None = None,
     ) -> None:
-        self.base = f"{base_url.rstrip('/')}/rest/{store_code}"
+        self.base = f"{(endpoint or base_url).rstrip('/')}/rest/{store_code}"
         self.label = label
         self.policy = policy or RetryPolicy()
         self.page_size = page_size
         self.http = httpx.Client(headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
-        self.log = PayloadLog()
+        self.log = log if log is not None else PayloadLog()  # the caller keeps it if the fetch fails
 
     def close(self) -> None:
         self.http.close()

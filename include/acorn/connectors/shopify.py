@@ -86,6 +86,7 @@ class ShopifyClient:
         policy: RetryPolicy | None = None,
         page_size: int = 50,
         clock: Callable[[], float] = time.monotonic,
+        log: PayloadLog | None = None,
     ) -> None:
         self.url = f"{(endpoint or f'https://{shop}').rstrip('/')}/admin/api/{API_VERSION}/graphql.json"
         self.label = label
@@ -95,7 +96,7 @@ class ShopifyClient:
         self.http = httpx.Client(
             headers={"X-Shopify-Access-Token": access_token, "Content-Type": "application/json"}
         )
-        self.log = PayloadLog()
+        self.log = log if log is not None else PayloadLog()  # the caller keeps it if the fetch fails
         self._ready_at = 0.0
 
     def close(self) -> None:

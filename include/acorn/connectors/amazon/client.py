@@ -104,6 +104,7 @@ class SpApiClient:
         on_secret: Callable[[str], None] | None = None,
         tokens: TokenCache = TOKENS,
         clock: Callable[[], float] = time.monotonic,
+        log: PayloadLog | None = None,
     ) -> None:
         self.creds = creds
         self.endpoint = (endpoint or REGION_ENDPOINTS[region]).rstrip("/")
@@ -114,7 +115,7 @@ class SpApiClient:
         self.tokens = tokens
         self.clock = clock
         self.http = httpx.Client(headers={"user-agent": "acorn-refund-ops (Language=Python)"})
-        self.log = PayloadLog()
+        self.log = log if log is not None else PayloadLog()  # the caller keeps it if the fetch fails
         self._next_call: dict[str, float] = {}
         self._rdt: str | None = None  # the run's Restricted Data Token for buyer info, when Amazon gave one
 
@@ -198,16 +199,32 @@ class SpApiClient:
         token_in: str = "payload",
         restricted: bool = False,
     ) -> Iterator[dict]:
-        """Every page of a NextToken operation (empty pages included: Amazon sends them)."""
+        """Every page of a NextToken operation (empty pages included: Amazon sends them), each token once."""
         next_token = None
+        seen: set[str] = set()
         while True:
             page_params = {**params, "NextToken": next_token} if next_token else params
             data = self.call(operation, "GET", path, params=page_params, restricted=restricted)
-            payload = data.get(token_in, {}) if token_in else data
+            payload = (data.get(token_in) if token_in else data) or {}
+            if not isinstance(payload, dict):
+                return  # kept in the log as received; the mapping reports its shape
             yield payload
             next_token = payload.get("NextToken")
-            if not next_token:
+            if not next_token or not self._new_token(operation, next_token, seen):
                 return
+
+    def _new_token(self, operation: str, token: str, seen: set[str]) -> bool:
+        """Whether a page token is new; a repeated one would ask for the same page again, without end."""
+        if token in seen:
+            log.warning(
+                "%s: %s sent a page token it had sent before, after %d pages; pages stop there",
+                self.label,
+                operation,
+                len(seen) + 1,
+            )
+            return False
+        seen.add(token)
+        return True
 
     def _access_token(self, stale: str | None = None) -> str:
         return self.tokens.token(
@@ -356,6 +373,7 @@ class SpApiClient:
     def settlements(self, start: datetime, end: datetime) -> None:
         """Settlement reports Amazon created in the interval (they cannot be requested, only found)."""
         next_token = None
+        seen: set[str] = set()
         while True:
             params: dict[str, Any] = (
                 {"nextToken": next_token}
@@ -368,11 +386,11 @@ class SpApiClient:
                 }
             )
             page = self.call("getReports", "GET", "/reports/2021-06-30/reports", params=params)
-            for report in page.get("reports", []):
+            for report in page.get("reports") or []:
                 if report.get("processingStatus") == "DONE" and report.get("reportDocumentId"):
                     self.download(SETTLEMENT, report["reportDocumentId"])
             next_token = page.get("nextToken")
-            if not next_token:
+            if not next_token or not self._new_token("getReports", next_token, seen):
                 return
 
 
