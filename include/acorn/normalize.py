@@ -43,7 +43,8 @@ NUL_SHOWN = "\u2400"
 
 
 #: Digits alone, few enough for int64 whatever they are.
-_PLAIN_WHOLE = r"^-?[0-9]{1,18}$"
+_PLAIN_WHOLE = r"^-?[0-9]{1,9}$"  # fits the warehouse's integer columns
+INT_MAX = 2**31 - 1
 
 FULFILLMENT = {"AFN": "AFN", "MFN": "MFN", "store": "STORE", "STORE": "STORE"}
 
@@ -188,16 +189,18 @@ def _parse_timestamps(text: pd.Series) -> pd.Series:
 
 
 def _parse_whole(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Whole numbers as int64 (0 where unreadable or missing), and where they were. A column of plain digits
-    (the usual case) is read by Arrow's cast; any other (a sign, a point, an exponent: "3.0" is a whole
-    three) by pandas' ``to_numeric``, which took 0.23 s a million rows for every column."""
+    """Whole numbers as int64 (0 where unreadable, out of the warehouse's integer range, or missing), and
+    where they were. A column of plain digits that fit (the usual case) is read by Arrow's cast; any other (a
+    sign, a point, an exponent: "3.0" is a whole three) by pandas' ``to_numeric``, which took 0.23 s a million
+    rows for every column. ``inf``, ``1e400`` or twenty digits are not whole numbers a quantity can be."""
     arr = arrow_strings(text)
     plain = pc.match_substring_regex(arr, _PLAIN_WHOLE)
     if pc.all(pc.fill_null(plain, True)).as_py():
         num = pc.cast(pc.fill_null(arr, "0"), pa.int64()).to_numpy(zero_copy_only=False)
         return pd.Series(num, index=text.index), text.isna()
-    num = pd.to_numeric(text, errors="coerce")
-    bad = num.isna() | (num != np.floor(num.fillna(0)))
+    num = pd.to_numeric(text, errors="coerce").astype("float64")
+    finite = np.isfinite(num.to_numpy(na_value=np.nan))
+    bad = ~finite | (num != np.floor(num.fillna(0))) | (num.abs() > INT_MAX)
     return num.where(~bad, 0).fillna(0).astype("int64"), bad
 
 
@@ -234,7 +237,7 @@ def _parse(
             out[f.name] = ts
         elif f.kind == "int":
             num, bad = _parse_whole(text)
-            errors.add(f.name, bad & ~missing, "not a whole number")
+            errors.add(f.name, bad & ~missing, "not a whole number (of at most ±2147483647)")
             out[f.name] = num
         elif f.kind == "bool":
             low = text.str.lower()

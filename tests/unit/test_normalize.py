@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 import pandas as pd
+import pytest
 
 from acorn import schema
 from acorn.channels.demo import generate
@@ -130,9 +131,9 @@ def test_ids_minted_block_by_block_are_each_rows_uid(monkeypatch):
 
 
 def test_whole_numbers_read_alike_from_plain_digits_and_from_anything_else():
-    plain = pd.Series(["1", "007", "-3", None, "123456789012345678"], dtype="string")
+    plain = pd.Series(["1", "007", "-3", None, "2147483647"], dtype="string")
     num, bad = _parse_whole(plain)
-    assert num.tolist() == [1, 7, -3, 0, 123456789012345678]
+    assert num.tolist() == [1, 7, -3, 0, 2147483647]
     assert bad.tolist() == [False, False, False, True, False]
     mixed = pd.Series(["1", "3.0", "+4", None, "2.5", "x", "1e3"], dtype="string")
     num, bad = _parse_whole(mixed)
@@ -143,4 +144,18 @@ def test_whole_numbers_read_alike_from_plain_digits_and_from_anything_else():
 def test_a_quantity_that_is_not_whole_is_quarantined_by_field(accounts, taxonomy):
     canonical = normalize(_one_refund_batch(accounts, quantity="1.5"), taxonomy, b"k")
     assert len(canonical.refund_lines) == 2
-    assert canonical.quarantine["reason"].tolist() == ["quantity: not a whole number"]
+    assert canonical.quarantine["reason"].tolist() == [
+        "quantity: not a whole number (of at most ±2147483647)"
+    ]
+
+
+@pytest.mark.parametrize("text", ["inf", "1e400", "-Infinity", "12345678901234567890", "2147483648", "nan"])
+def test_a_quantity_beyond_the_warehouse_integers_is_quarantined_with_the_text_received(
+    accounts, taxonomy, text
+):
+    """Read as -9223372036854775808 before (20 digits failed the batch at COPY, inf passed as a number)."""
+    canonical = normalize(_one_refund_batch(accounts, quantity=text), taxonomy, b"k")
+    assert len(canonical.refund_lines) == 2
+    row = canonical.quarantine.iloc[0]
+    assert row["field"] == "quantity"
+    assert f'"quantity": "{text}"' in row["raw_record"]
