@@ -13,7 +13,6 @@ import pytest
 
 from acorn.channels.accounts import parse_accounts
 from acorn.connectors import csv_import
-from acorn.connectors.http import PayloadError
 from acorn.normalize import normalize
 from acorn.settings import INCLUDE
 
@@ -155,12 +154,16 @@ def test_an_empty_file_is_reported_and_the_good_files_beside_it_are_read(drop, t
     assert "empty file" in got.quarantine["reason"].iloc[0]
 
 
-def test_a_missing_required_column_names_file_and_column(drop, taxonomy):
+def test_a_missing_required_column_names_file_and_column_and_the_good_file_beside_it_is_read(drop, taxonomy):
     account, folder = drop
     text = TEMPLATE.read_text(encoding="utf-8").replace("refund_amount", "amount_refunded")
     put(folder, "renamed.csv", text.encode())
-    with pytest.raises(PayloadError, match=r"file renamed.csv: refund_amount: required column missing"):
-        run(account, taxonomy)
+    put(folder, "good.csv", TEMPLATE.read_bytes())
+    got = run(account, taxonomy)  # raised for the whole interval before: good.csv was not read either
+    assert len(got.refund_lines) == 3
+    q = got.quarantine.iloc[0]
+    assert (q["source_file"], q["field"]) == ("renamed.csv", "refund_amount")
+    assert q["reason"] == "required column missing; see the template"
 
 
 def test_only_files_that_arrived_in_the_interval_are_taken(drop, taxonomy):
@@ -176,8 +179,111 @@ def test_a_file_not_in_the_configured_encoding_names_file_and_encoding(drop, tax
     account = dataclasses.replace(account, extra={**account.extra, "encoding": "utf-8"})
     text = TEMPLATE.read_text(encoding="utf-8").replace("JACKET-RED-M", "ジャケット")
     put(folder, "sjis.csv", text.encode("shift_jis"))
-    with pytest.raises(PayloadError, match=r"file sjis.csv: encoding: not utf-8"):
-        run(account, taxonomy)
+    q = run(account, taxonomy).quarantine.iloc[0]
+    assert (q["source_file"], q["field"]) == ("sjis.csv", "encoding")
+    assert q["reason"].startswith("not utf-8 (byte ")
+
+
+def _template_rows() -> list[str]:
+    return TEMPLATE.read_text(encoding="utf-8").splitlines()
+
+
+def test_one_unbalanced_quote_costs_its_line_not_the_rest_of_the_file(drop, taxonomy):
+    account, folder = drop
+    rows = _template_rows()
+    broken = rows[1].replace("JACKET-RED-M", '"JACKET-RED-M')  # a quote that never closes
+    put(folder, "quote.csv", "\n".join([rows[0], broken, rows[2], rows[3]]).encode() + b"\n")
+    got = run(account, taxonomy)  # one rejected record of the rest of the file before, verdict pass
+    assert sorted(got.refund_lines["external_refund_id"]) == ["RF-5002", "RF-5003"]
+    q = got.quarantine.set_index("source_row")
+    assert q.index.tolist() == [2]
+    assert q.loc[2, "reason"] == "an unbalanced quote: the line cannot be split into fields"
+
+
+def test_a_field_above_128_kib_costs_its_row_not_the_file(drop, taxonomy):
+    account, folder = drop
+    rows = _template_rows()
+    put(
+        folder,
+        "long.csv",
+        "\n".join([rows[0], rows[1].replace("JACKET-RED-M", "X" * 200_000), rows[2]]).encode(),
+    )
+    got = run(account, taxonomy)
+    assert got.refund_lines["external_refund_id"].tolist() == ["RF-5002"]
+    q = got.quarantine.iloc[0]
+    assert q["source_row"] == 2
+    assert q["reason"] == "a field of 200000 characters (the limit is 131072)"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_files_are_read_with_or_without_a_byte_order_mark(drop, taxonomy, encoding):
+    account, folder = drop
+    text = TEMPLATE.read_text(encoding="utf-8").replace("JACKET-RED-M", "JACKE-GRÜN-€")
+    put(folder, "utf16.csv", text.encode(encoding))
+    got = run(account, taxonomy)  # "order_id: required column missing" before
+    assert got.quarantine.empty
+    assert "JACKE-GRÜN-€" in set(got.order_lines["sku"])
+
+
+def test_a_file_that_reads_differently_in_two_encodings_is_refused_not_guessed(drop, taxonomy):
+    account, folder = drop
+    text = TEMPLATE.read_text(encoding="utf-8").replace("JACKET-RED-M", "KURTKA-ŻÓŁTA-ŁÓDŹ")
+    put(folder, "polish.csv", text.encode("iso8859_2"))
+    q = run(account, taxonomy).quarantine.iloc[0]  # stored as Shift_JIS mojibake before
+    assert (q["source_file"], q["field"]) == ("polish.csv", "encoding")
+    assert "reads differently as" in q["reason"]
+    assert "set the account's encoding" in q["reason"]
+    configured = dataclasses.replace(account, extra={**account.extra, "encoding": "iso8859_2"})
+    assert "KURTKA-ŻÓŁTA-ŁÓDŹ" in set(run(configured, taxonomy).order_lines["sku"])
+
+
+def test_a_duplicated_header_column_refuses_the_file_by_name(drop, taxonomy):
+    account, folder = drop
+    rows = _template_rows()
+    put(folder, "twice.csv", "\n".join([rows[0] + ",sku", rows[1] + ",OTHER-SKU"]).encode())
+    q = run(account, taxonomy).quarantine.iloc[0]  # the last sku column silently won before
+    assert (q["source_file"], q["field"]) == ("twice.csv", "sku")
+    assert q["reason"].startswith("appears 2 times in the header (columns [9, 31])")
+
+
+def test_a_binary_file_is_refused_and_the_files_beside_it_are_read(drop, taxonomy):
+    account, folder = drop
+    put(folder, "export.csv", b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 8)  # an .xlsx renamed
+    put(folder, "good.csv", TEMPLATE.read_bytes())
+    got = run(account, taxonomy)
+    assert len(got.refund_lines) == 3
+    assert got.quarantine["source_file"].tolist() == ["export.csv"]
+
+
+def test_an_order_or_line_id_repeated_with_other_values_is_held_back_not_joined_to_the_first(drop, taxonomy):
+    account, folder = drop
+    rows = _template_rows()
+    header = rows[0].split(",")
+    other = rows[2].split(",")
+    other[header.index("line_id")] = rows[1].split(",")[
+        header.index("line_id")
+    ]  # row 3 reuses row 2's line id
+    same = rows[1].replace("RF-5001", "RF-5009")  # a second refund of row 2's line: same line, same order
+    put(folder, "ids.csv", "\n".join([rows[0], rows[1], ",".join(other), same]).encode() + b"\n")
+    got = run(account, taxonomy)  # row 3's refund was loaded against row 2's line and order before
+    assert sorted(got.refund_lines["external_refund_id"]) == ["RF-5001", "RF-5009"]
+    q = got.quarantine.iloc[0]
+    assert (q["source_row"], q["field"]) == (3, "line_id")
+    assert q["reason"] == "WEB-1001-1 repeats line 2's order line with another sku"
+
+
+def test_times_without_a_zone_are_refused_unless_the_account_names_its_timezone(drop, taxonomy):
+    account, folder = drop
+    rows = _template_rows()
+    local = rows[1].replace("2026-11-12T08:05:00Z", "2026-11-12 08:05:00")
+    put(folder, "local.csv", "\n".join([rows[0], local]).encode() + b"\n")
+    q = run(account, taxonomy).quarantine.iloc[0]  # read as UTC without a word before
+    assert (q["source_row"], q["field"]) == (2, "refunded_at")
+    assert "no time zone in '2026-11-12 08:05:00'" in q["reason"]
+    berlin = dataclasses.replace(account, extra={**account.extra, "timezone": "Europe/Berlin"})
+    got = run(berlin, taxonomy)
+    assert got.quarantine.empty
+    assert got.refund_lines["refunded_at"].iloc[0] == pd.Timestamp("2026-11-12T07:05:00Z")
 
 
 def test_a_rejected_row_counts_with_its_own_amount_in_the_money_identity(drop, taxonomy):

@@ -1,11 +1,16 @@
 """CSV import for any other store: a documented template, dropped as files into a folder.
 
 A run takes the files that arrived in its interval (by modification time), each as received. Reading is
-defensive, as spreadsheet exports need: the encoding is detected (UTF-8, UTF-8 with BOM, cp1252, Shift_JIS;
-or set per account) and recorded; the delimiter is the one of ``, ; TAB |`` the header holds most of; a ``;``-delimited file is read
-with decimal commas (``1.234,56``); a file above the size limit is refused whole and reported; a row with the
-wrong number of fields, or an id that Excel turned into ``1.23457E+15``, is quarantined with its file, line
-and field. One row is one refunded line with its order line and order (see ``include/data/csv_template``).
+defensive, as spreadsheet exports need, and guesses nothing: the encoding is the configured one, a byte-order
+mark's, UTF-16's (every other byte NUL), UTF-8, or the one of Shift_JIS, cp1252 and ISO-8859-2 that reads
+the file (a file that reads differently in two is refused); the delimiter is the one of ``, ; TAB |`` the
+header holds most of; a ``;``-delimited file is read with decimal commas (``1.234,56``). A file that cannot
+be read as the template (above the size limit, empty, not text, a column missing or twice) is reported whole
+and the files beside it are read. A row with the wrong number of fields, an unbalanced quote (reported on its
+own line: the lines after it are read), a field above 128 KiB, an id that Excel turned into
+``1.23457E+15``, an order or line id repeated with other values, or a time without a zone (unless the account
+names its ``timezone``) is quarantined with its file, line and field. One row is one refunded line with its
+order line and order (see ``include/data/csv_template``).
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import charset_normalizer
 import pandas as pd
 
 from acorn.channels.accounts import ChannelAccount
@@ -32,7 +38,6 @@ from acorn.channels.raw import (
     reject,
     with_rejected_amounts,
 )
-from acorn.connectors.http import PayloadError
 from acorn.connectors.payloads import PayloadLog
 from acorn.errors import ConfigError
 
@@ -69,6 +74,7 @@ TEMPLATE: dict[str, tuple[str, str]] = {
     "returnless": ("refunds", "returnless"),
     "return_received_at": ("refunds", "return_received_at"),
 }
+COLUMN_OF = {mapped: column for column, mapped in TEMPLATE.items()}
 #: columns a file may leave out, and the value they take
 DEFAULTS = {
     "fulfillment": "store",
@@ -91,8 +97,14 @@ MONEY = {
     if raw in {"order_total", "principal", "shipping", "tax", "promotion", "restocking_fee", "amount"}
 }
 IDS = ("order_id", "line_id", "refund_id")
+TIMES = ("order_date", "shipped_at", "delivered_at", "refunded_at", "return_received_at")
+ZONE_SUFFIX = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$", re.IGNORECASE)
 EXCEL_NUMBER = re.compile(r"^\d(\.\d+)?E\+\d+$", re.IGNORECASE)
-ENCODINGS = ("shift_jis", "cp1252")
+LEGACY_ENCODINGS = ("shift_jis", "cp1252", "iso8859_2")
+BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+C1_CONTROLS = re.compile("[\x80-\x9f]")
+#: no value of the template is longer; a longer field is a broken row (the csv module's own limit)
+FIELD_LIMIT = 128 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -106,6 +118,8 @@ class CsvOptions:
     encoding: str | None = None
     delimiter: str | None = None
     decimal_comma: bool | None = None
+    #: IANA zone of times written without one ("Europe/Berlin"); unset, such a time is refused
+    timezone: str | None = None
 
     @classmethod
     def from_account(cls, account: ChannelAccount) -> CsvOptions:
@@ -116,9 +130,18 @@ class CsvOptions:
             )
         known = {
             k: extra[k]
-            for k in ("folder", "pattern", "max_bytes", "encoding", "delimiter", "decimal_comma")
+            for k in ("folder", "pattern", "max_bytes", "encoding", "delimiter", "decimal_comma", "timezone")
             if k in extra
         }
+        if known.get("timezone"):
+            try:
+                ZoneInfo(str(known["timezone"]))
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(
+                    f"channel account {account.id}",
+                    f"{known['timezone']!r} is not an IANA time zone (for example Europe/Berlin)",
+                    field="timezone",
+                ) from None
         return cls(**known)
 
 
@@ -141,19 +164,53 @@ def fetch(options: CsvOptions, start: datetime, end: datetime) -> PayloadLog:
     return log
 
 
+class FileRefused(Exception):
+    """A file ACORN cannot read as the template: reported whole (field ``(file)`` or the column), the other
+    files of the interval are still read."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+def _decodes(data: bytes, encoding: str) -> str | None:
+    """The text of ``data`` in ``encoding``, or None where it is not: undecodable bytes, or C1 control
+    characters, which no export means (they are what the other single-byte encodings' letters become)."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    return None if C1_CONTROLS.search(text) else text
+
+
 def detect_encoding(data: bytes, configured: str | None = None) -> str:
-    """The file's encoding: as configured, else BOM or valid UTF-8, else the likelier of Shift_JIS and cp1252."""
+    """The file's encoding: as configured; else a byte-order mark (UTF-8, UTF-16); UTF-16 without one (every
+    other byte NUL); valid UTF-8; else the one of Shift_JIS, cp1252 and ISO-8859-2 that reads the file, or
+    several that read it alike. A file that reads differently in two of them is refused: which text it holds
+    would be a guess (ISO-8859-2's ``ł`` is cp1252's ``³``)."""
     if configured:
         return configured
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        data.decode("utf-8")
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            return encoding
+    head = data[:4096]
+    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4 and not head[0::2].count(0):
+        return "utf-16-le"
+    if len(head) >= 4 and head[0::2].count(0) > len(head) // 4 and not head[1::2].count(0):
+        return "utf-16-be"
+    if _decodes(data, "utf-8") is not None:
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    best = charset_normalizer.from_bytes(data, cp_isolation=list(ENCODINGS)).best()
-    return best.encoding if best is not None else "cp1252"
+    readings = {enc: text for enc in LEGACY_ENCODINGS if (text := _decodes(data, enc)) is not None}
+    if len(set(readings.values())) == 1:
+        return next(iter(readings))
+    if not readings:
+        raise FileRefused(
+            "encoding", f"none of UTF-8, {', '.join(LEGACY_ENCODINGS)}; set the account's encoding"
+        )
+    raise FileRefused(
+        "encoding",
+        f"not UTF-8, and it reads differently as {' and '.join(readings)}; set the account's encoding",
+    )
 
 
 def _decimal_comma(value: str) -> str:
@@ -161,113 +218,136 @@ def _decimal_comma(value: str) -> str:
     return value.replace(".", "").replace(",", ".") if "," in value else value
 
 
-def _read(payload_name: str, data: bytes, options: CsvOptions) -> tuple[str, str, list[str], list[list[str]]]:
+def _read(data: bytes, options: CsvOptions) -> tuple[str, str, list[str], Iterator[Record]]:
+    """Encoding, delimiter, header and the records of one file; a file that cannot be read is refused."""
     encoding = detect_encoding(data, options.encoding)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise PayloadError(
-            f"file {payload_name}",
-            "encoding",
-            f"not {encoding} (byte {exc.start}); set the account's encoding",
+        raise FileRefused(
+            "encoding", f"not {encoding} (byte {exc.start}); set the account's encoding"
         ) from None
+    text = text.removeprefix("\ufeff")
     # the header names the template's columns, so the delimiter is the candidate it holds most of
     first_line = text.split("\n", 1)[0]
     delimiter = options.delimiter or max(DELIMITERS, key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header_line = io.StringIO(text, newline="").readline()
+    header = [h.strip().lower() for h in next(csv.reader([header_line], delimiter=delimiter), [])]
+    return encoding, delimiter, header, _records(text, delimiter)
+
+
+#: one record after the header: its first line in the file, its fields, and what makes it unreadable
+Record = tuple[int, list[str], str | None]
+
+
+def _records(text: str, delimiter: str) -> Iterator[Record]:
+    """Every record after the header. No value of the template spans lines, so a record the csv module reads
+    over several lines is an unbalanced quote that swallowed the lines after it: each of those lines is read
+    on its own instead, and the lines with the odd quote are reported. A field above ``FIELD_LIMIT``
+    characters is reported on its row; the csv module would refuse the whole file."""
+    previous = csv.field_size_limit(max(FIELD_LIMIT, len(text)) + 1)
     try:
-        header = [h.strip().lower() for h in next(reader, [])]  # an empty file has no header
-        rows = list(reader)
-    except csv.Error as exc:
-        raise PayloadError(
-            f"file {payload_name}", f"line {reader.line_num}", f"not readable as CSV: {exc}"
-        ) from None
-    return encoding, delimiter, header, rows
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        next(reader, None)
+        lines: list[str] | None = None
+        last = reader.line_num
+        for fields in reader:
+            first, last = last + 1, reader.line_num
+            if last > first and any("\n" in v or "\r" in v for v in fields):
+                lines = lines or io.StringIO(text, newline="").readlines()
+                for number in range(first, last + 1):
+                    yield _line_alone(number, lines[number - 1], delimiter)
+                continue
+            yield first, fields, _too_long(fields)
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _line_alone(number: int, line: str, delimiter: str) -> Record:
+    fields = next(csv.reader([line], delimiter=delimiter), [])
+    if line.count('"') % 2:
+        return number, fields, "an unbalanced quote: the line cannot be split into fields"
+    return number, fields, _too_long(fields)
+
+
+def _too_long(fields: list[str]) -> str | None:
+    longest = max((len(v) for v in fields), default=0)
+    if longest > FIELD_LIMIT:
+        return f"a field of {longest} characters (the limit is {FIELD_LIMIT})"
+    return None
+
+
+def _check_header(header: list[str]) -> None:
+    if not header or header == [""]:
+        raise FileRefused("(file)", "empty file: no header row and no data; nothing read from it")
+    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    if repeated:
+        at = [i + 1 for i, h in enumerate(header) if h == repeated[0]]
+        raise FileRefused(
+            repeated[0], f"appears {len(at)} times in the header (columns {at}); which one holds it?"
+        )
+    missing = [c for c in TEMPLATE if c not in header and c not in DEFAULTS]
+    if missing:
+        more = f" (and {len(missing) - 1} more: {', '.join(missing[1:4])})" if len(missing) > 1 else ""
+        raise FileRefused(missing[0], f"required column missing{more}; see the template")
+
+
+def _zoned(value: str, zone: ZoneInfo | None) -> tuple[str, str | None]:
+    """A time as given if it has a zone; without one, read in the account's ``timezone``, or refused."""
+    if not value or ZONE_SUFFIX.search(value):
+        return value, None
+    if zone is None:
+        return value, f"no time zone in {value!r}: add one (Z, +01:00) or set the account's timezone"
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=zone).isoformat(), None
+    except ValueError:
+        return value, None  # not a time at all: normalize reports it
 
 
 def to_raw(account: ChannelAccount, log: PayloadLog, options: CsvOptions | None = None) -> RawBatch:
-    """Map every file of the log: one template row -> an order, an order line and a refund line."""
+    """Map every file of the log: one template row -> an order, an order line and a refund line.
+
+    A file that cannot be read as the template is reported whole and the others are read; a row that cannot
+    be mapped without a guess (fields that do not line up, an id Excel rewrote, an order or line id repeated
+    with other values, a time without a zone) is reported with its file, line and field."""
     options = options or CsvOptions(folder="")
+    zone = ZoneInfo(options.timezone) if options.timezone else None
     frames: dict[str, list[dict[str, Any]]] = {"orders": [], "order_lines": [], "refunds": []}
     rejects: list[dict[str, Any]] = []
     for p in log.payloads:
         if p.kind == "csv:too_large":
             info = json.loads(p.body)
-            rejects.append(
-                _reject(
-                    info["file"],
-                    0,
-                    None,
-                    "(file)",
-                    f"file of {info['bytes']} bytes is above the limit of {info['limit']}; split it",
-                    {"file": info["file"]},
-                )
-            )
+            reason = f"file of {info['bytes']} bytes is above the limit of {info['limit']}; split it"
+            rejects.append(_reject(info["file"], 0, None, "(file)", reason, {"file": info["file"]}))
             continue
         if p.kind != "csv":
             continue
-        encoding, delimiter, header, rows = _read(p.request, p.content(), options)
-        source = f"{p.request} ({encoding})"
-        if not header:
-            reason = "empty file: no header row and no data; nothing read from it"
-            rejects.append(_reject(p.request, 0, None, "(file)", reason, {"file": p.request}))
+        try:
+            encoding, delimiter, header, records = _read(p.content(), options)
+            _check_header(header)
+        except FileRefused as exc:
+            rejects.append(_reject(p.request, 0, None, exc.field, exc.reason, {"file": p.request}))
             continue
-        missing = [c for c in TEMPLATE if c not in header and c not in DEFAULTS]
-        if missing:
-            raise PayloadError(
-                f"file {p.request}",
-                missing[0],
-                f"required column missing (and {len(missing) - 1} more); see the template",
-            )
+        source = f"{p.request} ({encoding})"
         comma = options.decimal_comma if options.decimal_comma is not None else delimiter == ";"
-        for number, values in enumerate(rows, start=2):
-            if not any(v.strip() for v in values):
+        seen: dict[str, dict[str, tuple[tuple, int]]] = {"orders": {}, "order_lines": {}}
+        for number, values, problem in records:
+            if problem is None and not any(v.strip() for v in values):
                 continue
             record = dict(zip(header, values, strict=False))
-            if len(values) != len(header):
+            if problem or len(values) != len(header):
+                reason = problem or f"{len(values)} fields where the header has {len(header)}"
                 rejects.append(
-                    _reject(
-                        source,
-                        number,
-                        record.get("refund_id"),
-                        "(row)",
-                        f"{len(values)} fields where the header has {len(header)}",
-                        record,
-                        split=False,
-                    )
+                    _reject(source, number, record.get("refund_id"), "(row)", reason, record, split=False)
                 )
                 continue
-            bad_id = next((c for c in IDS if EXCEL_NUMBER.match(record.get(c, "").strip())), None)
-            if bad_id:
-                rejects.append(
-                    _reject(
-                        source,
-                        number,
-                        record.get("refund_id"),
-                        bad_id,
-                        "looks like a number Excel rewrote (1.23E+15): the id is lost; export ids as text",
-                        record,
-                    )
-                )
+            bad = _row_problem(record, zone)
+            if bad is None:
+                out = _split(record, comma, zone)
+                bad = _repeats(out, seen, number)
+            if bad is not None:
+                rejects.append(_reject(source, number, record.get("refund_id"), *bad, record))
                 continue
-            out: dict[str, dict[str, Any]] = {"orders": {}, "order_lines": {}, "refunds": {}}
-            for column, (entity, raw_name) in TEMPLATE.items():
-                value = record.get(column, DEFAULTS.get(column, "")).strip()
-                if comma and column in MONEY:
-                    value = _decimal_comma(value)
-                out[entity][raw_name] = value or None
-            out["order_lines"]["external_order_id"] = out["orders"]["external_order_id"]
-            out["order_lines"]["currency"] = out["orders"]["currency"]
-            out["order_lines"]["referral_fee"] = "0"
-            out["order_lines"]["shipped_late"] = "false"
-            out["orders"]["ship_method"] = "SELLER_LABEL"
-            out["refunds"].update(
-                external_line_id=out["order_lines"]["external_line_id"],
-                external_order_id=out["orders"]["external_order_id"],
-                marketplace=out["orders"]["marketplace"],
-                currency=out["orders"]["currency"],
-                event_type="REFUND",
-            )
             for entity, row in out.items():
                 frames[entity].append({**row, "_source_file": source, "_source_row": number})
     orders = _frame(frames["orders"], RAW_ORDER_COLUMNS, "external_order_id")
@@ -283,6 +363,67 @@ def to_raw(account: ChannelAccount, log: PayloadLog, options: CsvOptions | None 
         rejects=rejects,
         event_window=False,
     )
+
+
+def _row_problem(record: dict[str, str], zone: ZoneInfo | None) -> tuple[str, str] | None:
+    """(field, reason) of what keeps a row that splits into fields from being mapped, if anything."""
+    bad_id = next((c for c in IDS if EXCEL_NUMBER.match(record.get(c, "").strip())), None)
+    if bad_id:
+        return bad_id, "looks like a number Excel rewrote (1.23E+15): the id is lost; export ids as text"
+    for column in TIMES:
+        _, problem = _zoned(record.get(column, "").strip(), zone)
+        if problem:
+            return column, problem
+    return None
+
+
+def _split(record: dict[str, str], comma: bool, zone: ZoneInfo | None) -> dict[str, dict[str, Any]]:
+    """One template row as the raw order, order line and refund it holds."""
+    out: dict[str, dict[str, Any]] = {"orders": {}, "order_lines": {}, "refunds": {}}
+    for column, (entity, raw_name) in TEMPLATE.items():
+        value = record.get(column, DEFAULTS.get(column, "")).strip()
+        if comma and column in MONEY:
+            value = _decimal_comma(value)
+        if column in TIMES:
+            value, _ = _zoned(value, zone)
+        out[entity][raw_name] = value or None
+    out["order_lines"]["external_order_id"] = out["orders"]["external_order_id"]
+    out["order_lines"]["currency"] = out["orders"]["currency"]
+    out["order_lines"]["referral_fee"] = "0"
+    out["order_lines"]["shipped_late"] = "false"
+    out["orders"]["ship_method"] = "SELLER_LABEL"
+    out["refunds"].update(
+        external_line_id=out["order_lines"]["external_line_id"],
+        external_order_id=out["orders"]["external_order_id"],
+        marketplace=out["orders"]["marketplace"],
+        currency=out["orders"]["currency"],
+        event_type="REFUND",
+    )
+    return out
+
+
+def _repeats(
+    out: dict[str, dict[str, Any]], seen: dict[str, dict[str, tuple[tuple, int]]], number: int
+) -> tuple[str, str] | None:
+    """A row may repeat an order or an order line of an earlier row (several refunded lines, several refunds
+    of one line) only with the same values: otherwise its refund would be joined to the other row's line."""
+    for entity, key, column in (
+        ("orders", "external_order_id", "order_id"),
+        ("order_lines", "external_line_id", "line_id"),
+    ):
+        row = out[entity]
+        if row[key] is None:
+            continue
+        values = tuple(row.values())
+        first = seen[entity].setdefault(row[key], (values, number))
+        if first[0] != values:
+            differs = next(k for k, a, b in zip(row, first[0], values, strict=True) if a != b)
+            differs = COLUMN_OF.get((entity, differs), differs)
+            return (
+                column,
+                f"{row[key]} repeats line {first[1]}'s {entity[:-1].replace('_', ' ')} with another {differs}",
+            )
+    return None
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str], unique: str | None) -> pd.DataFrame:
