@@ -45,6 +45,8 @@ NUL_SHOWN = "\u2400"
 #: Digits alone, few enough for int64 whatever they are.
 _PLAIN_WHOLE = r"^-?[0-9]{1,9}$"  # fits the warehouse's integer columns
 INT_MAX = 2**31 - 1
+#: where a file's row came from (file, line): kept beside the entity's columns, never loaded as data
+SOURCE_COLUMNS = ("_source_file", "_source_row")
 
 FULFILLMENT = {"AFN": "AFN", "MFN": "MFN", "store": "STORE", "STORE": "STORE"}
 
@@ -257,6 +259,10 @@ def _finish(entity: Entity, parsed: dict[str, pd.Series], ok: pd.Series) -> pd.D
         if keep is not None:
             column = column[keep]
         columns[name] = column.astype(dtype).reset_index(drop=True)
+    for name in SOURCE_COLUMNS:
+        if name in parsed:
+            column = parsed.pop(name)
+            columns[name] = (column[keep] if keep is not None else column).reset_index(drop=True)
     return pd.DataFrame(columns, copy=False)
 
 
@@ -297,6 +303,9 @@ def _normalize(
             if not column.startswith("_") and pd.api.types.is_string_dtype(raw[column]):
                 errors.add(column, contains_nul(raw[column]), NUL_REASON)
         parsed = _parse(raw, entity, errors, raw.get("currency"))
+        for column in SOURCE_COLUMNS:  # a file's rows keep their file and line for every later quarantine
+            if column in raw:
+                parsed[column] = raw[column]
         extra(raw, parsed, errors)
         ok = ~errors.failed
         amount = parsed.get("amount_minor")

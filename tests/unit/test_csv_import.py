@@ -314,3 +314,26 @@ def test_a_rejected_row_counts_with_its_own_amount_in_the_money_identity(drop, t
     off = money_identity({"EUR": raw.control_totals["EUR"] + 1}, got.refund_lines, got.quarantine)
     assert off["differences_minor"] == {"EUR": 1}
     assert not off["success"]
+
+
+def test_rows_the_expectations_quarantine_keep_their_file_and_line(drop, taxonomy):
+    from acorn.quality.validate import validate
+
+    account, folder = drop
+    rows = _template_rows()
+    header = rows[0].split(",")
+    off = rows[2].split(",")
+    off[header.index("refund_amount")] = "1.00"  # its components no longer add up to the amount
+    put(folder, "sums.csv", "\n".join([rows[0], rows[1], ",".join(off), rows[3]]).encode() + b"\n")
+    got = validate(
+        run(account, taxonomy),
+        account_id=account.id,
+        interval_start=None,
+        interval_end=None,
+        control_totals={},
+    )
+    q = got.canonical.quarantine
+    assert q["check_name"].tolist() == ["great_expectations"]
+    assert (q["source_file"].iloc[0], q["source_row"].iloc[0]) == ("sums.csv (utf-8)", 3)  # "" and 2 before
+    assert "_source" not in q["raw_record"].iloc[0]
+    assert len(got.canonical.refund_lines) == 2
