@@ -345,3 +345,27 @@ def test_a_nul_byte_in_one_field_holds_back_its_row_not_the_batch(conn, fx, taxo
     assert field == "sku"
     assert "NUL byte" in reason
     assert "JACKET\u2400RED-M" in record
+
+
+def test_a_re_decision_under_the_same_policy_keeps_the_decision_it_replaces(
+    conn, fx, accounts, taxonomy, policy, tmp_path
+):
+    account = accounts["amazon-eu"]
+    folder = batch_folder(tmp_path, account.id, START, END)
+    run_batch(conn, account, folder, taxonomy, policy)
+    first = dict(conn.execute("SELECT refund_uid, outcome FROM core.decisions").fetchall())
+    # the same refunds decided again under the same policy version, auto-refunds paused meanwhile
+    pipeline.decide_stage(conn, folder, account.id, START, END, policy, paused=True)
+    loaded = pipeline.load_stage(conn, folder, account.id, START, END, "test-run-2")
+    changed = {uid for uid, outcome in first.items() if outcome == "approve"}
+    assert changed
+    assert loaded["updated"]["decisions"] == len(changed)
+    history = conn.execute(
+        "SELECT refund_uid, outcome, policy_version, superseded_by_batch::text FROM core.decision_history"
+    ).fetchall()
+    assert {h[0] for h in history} == changed  # gone before: the first decision was overwritten in place
+    assert {h[1] for h in history} == {"approve"}
+    assert {h[2] for h in history} == {policy.version}
+    assert {h[3] for h in history} == {loaded["batch_id"]}
+    now = dict(conn.execute("SELECT refund_uid, outcome FROM core.decisions").fetchall())
+    assert {now[uid] for uid in changed} == {"review"}

@@ -89,3 +89,21 @@ def test_taxonomy_maps_only_to_declared_reasons(tmp_path):
         ConfigError, match=r"channels\.shopify\.COLOR: maps to undeclared reason 'COLOUR_WRONG'"
     ):
         load_taxonomy(path)
+
+
+def test_the_stored_version_names_the_rules_content_not_only_the_files_version_field(tmp_path):
+    written = yaml.safe_load(DEFAULT.read_text())["version"]
+    policy = load_policy(DEFAULT)
+    assert policy.version.startswith(f"{written}+")
+
+    def stricter(data):
+        for rule in data["decision_rules"]:
+            if rule["id"] == "D040-high-value":
+                rule["when"]["amount_reporting"]["gte"] = "50.00"
+
+    edited = load_policy(_write(tmp_path, stricter))
+    assert edited.version != policy.version  # the same "version:" before: its decisions were overwritten
+    assert edited.version.startswith(f"{written}+")
+    reformatted = tmp_path / "b.yaml"
+    reformatted.write_text(yaml.safe_dump(yaml.safe_load(DEFAULT.read_text()), indent=4, sort_keys=False))
+    assert load_policy(reformatted).version == policy.version  # layout and comments are not the rules

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -233,6 +234,14 @@ def _rules(policy: dict, key: str, source: str) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+def content_version(data: dict[str, Any]) -> str:
+    """The version a policy's decisions are stored under: the file's ``version`` and a hash of its rules'
+    content (``2026.11.0+3f2a9c1d``). Editing the rules without changing ``version`` is then a new version
+    whose decisions are written beside the old ones, never over them; reformatting the file is not."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return f"{data['version']}+{hashlib.sha256(canonical.encode()).hexdigest()[:8]}"
+
+
 def parse_policy(data: Any, source: str, checksum: str = "") -> Policy:
     """Check a policy document and build the rules; errors name ``source``, the rule and the field."""
     validator = jsonschema.Draft202012Validator(SCHEMA)
@@ -254,7 +263,7 @@ def parse_policy(data: Any, source: str, checksum: str = "") -> Policy:
         for market, spec in data["claim_windows"].items()
     }
     return Policy(
-        version=data["version"],
+        version=content_version(data),
         source=source,
         checksum=checksum,
         reporting_currency=data["reporting_currency"],
