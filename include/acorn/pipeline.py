@@ -154,6 +154,7 @@ def extract(
             "order_lines": len(raw.order_lines),
             "refund_lines": len(raw.refunds),
             **({"rejected_rows": len(raw.rejects)} if raw.rejects else {}),
+            **({"refunds_of_other_intervals": raw.outside_interval} if raw.outside_interval else {}),
         },
         "kept": _counts(canonical),
         "quarantined": len(canonical.quarantine),

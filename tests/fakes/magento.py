@@ -130,7 +130,11 @@ class FakeMagento(FakeChannel):
                 bounds[m.group(1)][m.group(2)] = value
         found = self.entities[kind]
         for f in bounds.values():
-            op = {"gteq": lambda a, b: a >= b, "lt": lambda a, b: a < b}[f["condition_type"]]
+            op = {
+                "gteq": lambda a, b: a >= b,
+                "lt": lambda a, b: a < b,
+                "in": lambda a, b: str(a) in b.split(","),
+            }[f["condition_type"]]
             found = [e for e in found if op(e[f["field"]], f["value"])]
         size = int(q["searchCriteria[pageSize]"])
         pages = max(1, -(-len(found) // size))

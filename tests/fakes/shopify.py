@@ -15,7 +15,7 @@ from typing import Any
 from tests.fakes.dataset import Dataset
 from tests.fakes.server import FakeChannel, Request, Response
 
-BOUNDS = re.compile(r"updated_at:>='([^']+)' AND updated_at:<'([^']+)'")
+BOUNDS = re.compile(r"updated_at:>='([^']+)'(?: AND updated_at:<'([^']+)')?")
 QUERY_COST = 300
 
 
@@ -152,7 +152,7 @@ class FakeShopify(FakeChannel):
             )
         variables = request.json()["variables"]
         lo, hi = BOUNDS.search(variables["query"]).groups()
-        found = [n for n in self.nodes if lo <= n["updatedAt"] < hi]
+        found = [n for n in self.nodes if lo <= n["updatedAt"] and (hi is None or n["updatedAt"] < hi)]
         offset = int(variables.get("after") or 0)
         chunk = found[offset : offset + int(variables["first"])]
         end = offset + len(chunk)

@@ -127,3 +127,91 @@ def test_a_shipping_only_refund_is_quarantined_with_its_money_not_dropped(shop, 
     row = got.quarantine[got.quarantine["entity"] == "refund_lines"].iloc[0]
     assert (row["source_key"], row["currency"], row["amount_minor"]) == ("77", "USD", 499)
     assert "missing order line reference" in row["reason"]
+
+
+def _order(number: int, updated: str, *refunds: dict, items: int = 1, more_items: bool = False) -> dict:
+    bag = {"shopMoney": {"amount": "20.00", "currencyCode": "USD"}}
+    return {
+        "id": f"gid://shopify/Order/{number}",
+        "createdAt": "2026-11-01T09:00:00Z",
+        "updatedAt": updated,
+        "currencyCode": "USD",
+        "totalPriceSet": bag,
+        "lineItems": {
+            "pageInfo": {"hasNextPage": more_items},
+            "nodes": [
+                {
+                    "id": f"gid://shopify/LineItem/{number}{i}",
+                    "sku": "S",
+                    "quantity": 1,
+                    "originalTotalSet": bag,
+                }
+                for i in range(items)
+            ],
+        },
+        "refunds": list(refunds),
+    }
+
+
+def _refund(number: int, line: str, created: str) -> dict:
+    bag = {"shopMoney": {"amount": "20.00", "currencyCode": "USD"}}
+    return {
+        "id": f"gid://shopify/Refund/{number}",
+        "createdAt": created,
+        "refundLineItems": {"nodes": [{"id": f"gid://shopify/RefundLineItem/{number}", "quantity": 1,
+                                       "lineItem": {"id": f"gid://shopify/LineItem/{line}"}, "subtotalSet": bag,
+                                       "totalTaxSet": {"shopMoney": {"amount": "0.00", "currencyCode": "USD"}}}]},
+        "transactions": {"nodes": [{"kind": "REFUND", "status": "SUCCESS", "amountSet": bag}]},
+        "return": None,
+    }  # fmt: skip
+
+
+def test_only_the_intervals_refunds_are_read_and_a_past_interval_sees_orders_changed_since(
+    shop, shop_data, taxonomy
+):
+    inside = "2026-11-20T10:30:00Z"
+    nodes = [
+        # refunded three days ago and today; the order changed in the interval
+        _order(
+            1, "2026-11-20T10:31:00Z", _refund(11, "10", "2026-11-17T08:00:00Z"), _refund(12, "10", inside)
+        ),
+        _order(
+            2, "2026-11-25T12:00:00Z", _refund(21, "20", inside)
+        ),  # refunded in the interval, changed since
+        _order(3, "2026-11-26T12:00:00Z"),  # a sale after the interval: a later batch's
+    ]
+    with FakeShopify(shop_data) as fake:
+        fake.nodes = nodes
+        log = client(fake, []).fetch(START, END)
+        query = fake.requests[-1].json()["variables"]["query"]
+    assert query == "updated_at:>='2026-11-20T10:00:00Z'"  # no upper bound: order 2 was not seen before
+    raw = to_raw(shop, log)
+    assert sorted(raw.refunds["external_refund_id"]) == ["12", "21"]  # 11 was read, then quarantined
+    assert raw.outside_interval == 1
+    assert sorted(raw.orders["external_order_id"]) == ["1", "2"]
+    got = normalize(raw, taxonomy, KEY)
+    assert got.quarantine.empty
+
+
+def test_an_order_with_more_line_items_than_one_page_is_held_back_whole_with_its_refunds_money(
+    shop, taxonomy
+):
+    from acorn.connectors.payloads import PayloadLog
+
+    log = PayloadLog()
+    log.add(
+        "window",
+        "interval",
+        200,
+        json.dumps({"start": "2026-11-20T10:00:00Z", "end": "2026-11-20T14:00:00Z"}),
+    )
+    big = _order(4, "2026-11-20T10:31:00Z", _refund(41, "40", "2026-11-20T10:30:00Z"), more_items=True)
+    log.add("graphql:orders", "POST test", 200, json.dumps({"data": {"orders": {"nodes": [big]}}}))
+    raw = to_raw(shop, log)
+    got = normalize(raw, taxonomy, KEY)
+    assert got.orders.empty  # the first 100 items were read and the rest silently lost before
+    assert got.refund_lines.empty
+    q = got.quarantine.set_index("entity")
+    assert q.loc["orders", "field"] == "lineItems"
+    assert q.loc["refund_lines", "amount_minor"] == 2000
+    assert raw.control_totals == {"USD": 2000}

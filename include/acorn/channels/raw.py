@@ -109,6 +109,8 @@ class RawBatch:
     rejects: list[dict] = field(default_factory=list)
     #: whether every refund of the batch must lie in the run's interval (not for files picked by arrival)
     event_window: bool = True
+    #: refunds the channel sent that belong to other intervals (an order changed since): not read again
+    outside_interval: int = 0
 
     @classmethod
     def from_records(

@@ -1,6 +1,7 @@
-"""Magento 2 / Adobe Commerce REST: orders, credit memos and shipments updated in the interval.
+"""Magento 2 / Adobe Commerce REST: the credit memos created in the interval with their orders and shipments.
 
-Searches use ``searchCriteria`` with ``updated_at`` bounds, a stable sort on ``entity_id`` and page numbers.
+Searches use ``searchCriteria`` (memos by ``created_at``, orders and shipments by ``updated_at``, the orders
+a memo refunds by ``entity_id``), a stable sort on ``entity_id`` and page numbers.
 Magento answers a page number past the end with the *last page again* (magento/magento2#3787), so the client
 stops when ``currentPage * pageSize >= total_count`` *or* when a page brings no id it has not seen, and the
 mapper keeps each entity once by ``entity_id``. Auth is a bearer token (an integration's access token).
@@ -23,9 +24,9 @@ from typing import Any
 import httpx
 
 from acorn.channels.accounts import ChannelAccount
-from acorn.channels.raw import RawBatch, amount_text
+from acorn.channels.raw import RawBatch, amount_text, reject
 from acorn.connectors.amazon.mapper import category_of
-from acorn.connectors.http import ChannelError, CredentialError, PayloadError, RetryPolicy, send
+from acorn.connectors.http import ChannelError, CredentialError, RetryPolicy, send
 from acorn.connectors.payloads import PayloadLog
 
 ZERO = Decimal(0)
@@ -36,21 +37,27 @@ def _magento_time(ts: datetime) -> str:
     return ts.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def search_params(field: str, start: datetime, end: datetime, page: int, size: int) -> dict[str, str | int]:
-    """``searchCriteria`` for ``start <= field < end``, sorted by ``entity_id`` (both groups ANDed)."""
+Filter = tuple[str, str, str]  # field, value, condition_type
+
+
+def search_params(filters: list[Filter], page: int, size: int) -> dict[str, str | int]:
+    """``searchCriteria`` with each filter in its own group (groups are ANDed), sorted by ``entity_id``."""
     sc = "searchCriteria"
-    return {
-        f"{sc}[filter_groups][0][filters][0][field]": field,
-        f"{sc}[filter_groups][0][filters][0][value]": _magento_time(start),
-        f"{sc}[filter_groups][0][filters][0][condition_type]": "gteq",
-        f"{sc}[filter_groups][1][filters][0][field]": field,
-        f"{sc}[filter_groups][1][filters][0][value]": _magento_time(end),
-        f"{sc}[filter_groups][1][filters][0][condition_type]": "lt",
-        f"{sc}[sortOrders][0][field]": "entity_id",
-        f"{sc}[sortOrders][0][direction]": "ASC",
-        f"{sc}[pageSize]": size,
-        f"{sc}[currentPage]": page,
-    }
+    params: dict[str, str | int] = {}
+    for i, (field, value, condition) in enumerate(filters):
+        params[f"{sc}[filter_groups][{i}][filters][0][field]"] = field
+        params[f"{sc}[filter_groups][{i}][filters][0][value]"] = value
+        params[f"{sc}[filter_groups][{i}][filters][0][condition_type]"] = condition
+    params[f"{sc}[sortOrders][0][field]"] = "entity_id"
+    params[f"{sc}[sortOrders][0][direction]"] = "ASC"
+    params[f"{sc}[pageSize]"] = size
+    params[f"{sc}[currentPage]"] = page
+    return params
+
+
+def between(field: str, start: datetime, end: datetime) -> list[Filter]:
+    """``start <= field < end``."""
+    return [(field, _magento_time(start), "gteq"), (field, _magento_time(end), "lt")]
 
 
 class MagentoClient:
@@ -76,11 +83,11 @@ class MagentoClient:
     def close(self) -> None:
         self.http.close()
 
-    def _pages(self, kind: str, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    def _pages(self, kind: str, filters: list[Filter]) -> Iterator[dict[str, Any]]:
         seen: set[str] = set()
         page = 1
         while True:
-            params = search_params("updated_at", start, end, page, self.page_size)
+            params = search_params(filters, page, self.page_size)
             response = send(
                 self.http,
                 "GET",
@@ -108,8 +115,23 @@ class MagentoClient:
             page += 1
 
     def fetch(self, start: datetime, end: datetime) -> PayloadLog:
-        for kind in ("orders", "creditmemos", "shipments"):
-            for _ in self._pages(kind, start, end):
+        """Credit memos *created* in the interval (a memo commented on later is not read again), orders and
+        shipments updated in it, and the orders (with their shipments) those memos refund that changed
+        since: a past interval sees its refunds with their orders however often the orders changed."""
+        memo_orders: set[str] = set()
+        for body in self._pages("creditmemos", between("created_at", start, end)):
+            memo_orders |= {str(m.get("order_id")) for m in body.get("items") or [] if m.get("order_id")}
+        found: set[str] = set()
+        for body in self._pages("orders", between("updated_at", start, end)):
+            found |= {str(o.get("entity_id")) for o in body.get("items") or []}
+        for _ in self._pages("shipments", between("updated_at", start, end)):
+            pass
+        missing = sorted(memo_orders - found, key=lambda x: (len(x), x))
+        for i in range(0, len(missing), self.page_size):
+            ids = ",".join(missing[i : i + self.page_size])
+            for _ in self._pages("orders", [("entity_id", ids, "in")]):
+                pass
+            for _ in self._pages("shipments", [("order_id", ids, "in")]):
                 pass
         return self.log
 
@@ -129,12 +151,16 @@ def _dec(value: Any) -> Decimal | None:
     return Decimal(str(value)) if value is not None else None
 
 
-def _items(log: PayloadLog, kind: str) -> dict[str, dict[str, Any]]:
+def _items(log: PayloadLog, kind: str, rejects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each entity of the search pages once; a page of the wrong shape is reported, the others are read."""
     found: dict[str, dict[str, Any]] = {}
     for p in log.of(kind):
         body = p.json()
-        if not isinstance(body, dict) or "items" not in body:
-            raise PayloadError(f"payload #{p.seq} ({p.request})", "items", "missing from the search result")
+        if not isinstance(body, dict) or not isinstance(body.get("items", []), list) or "items" not in body:
+            name = f"payload #{p.seq} ({p.kind} {p.request})"
+            reason = "missing from the search result"
+            rejects.append(reject("payloads", name, 0, None, "items", reason, {"body": p.body[:2000]}))
+            continue
         for item in body["items"] or []:
             # keyed by id (a repeated page repeats ids); an item without one is kept apart, never merged
             found[_text(item.get("entity_id")) or f"#{len(found)}"] = item
@@ -145,13 +171,14 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
     store = account.marketplaces[0]
     categories: dict[str, str] = account.extra.get("sku_categories", {})
     shipped: dict[str, str | None] = {}
-    for shipment in _items(log, "shipments").values():
+    rejects: list[dict[str, Any]] = []
+    for shipment in _items(log, "shipments", rejects).values():
         order_id = str(shipment.get("order_id"))
         shipped[order_id] = min(
             filter(None, [shipped.get(order_id), _iso(shipment.get("created_at"))]), default=None
         )
     orders, lines = [], []
-    for o in _items(log, "orders").values():
+    for o in _items(log, "orders", rejects).values():
         ccy = o.get("order_currency_code")
         entity = _text(o.get("entity_id"))
         orders.append(
@@ -186,9 +213,9 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
                 }
             )
     refunds = []
-    for memo in _items(log, "creditmemos").values():
+    for memo in _items(log, "creditmemos", rejects).values():
         refunds += _memo_rows(store, memo)
-    return RawBatch.from_records(account.id, account.channel, orders, lines, refunds)
+    return RawBatch.from_records(account.id, account.channel, orders, lines, refunds, rejects=rejects)
 
 
 def _memo_rows(store: str, memo: dict[str, Any]) -> list[dict[str, Any]]:

@@ -22,11 +22,12 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pandas as pd
 
 from acorn.channels.accounts import ChannelAccount
-from acorn.channels.raw import RawBatch, amount_text
+from acorn.channels.raw import RawBatch, amount_text, reject
 from acorn.connectors.amazon.client import iso
-from acorn.connectors.http import ChannelError, CredentialError, PayloadError, RetryPolicy, send
+from acorn.connectors.http import ChannelError, CredentialError, RetryPolicy, send
 from acorn.connectors.payloads import PayloadLog
 
 API_VERSION = "2026-10"
@@ -41,7 +42,7 @@ query AcornOrders($first: Int!, $after: String, $query: String!) {{
       totalPriceSet {{ {MONEY} }}
       totalShippingPriceSet {{ {MONEY} }}
       fulfillments {{ createdAt deliveredAt }}
-      lineItems(first: 100) {{ nodes {{
+      lineItems(first: 100) {{ pageInfo {{ hasNextPage }} nodes {{
         id sku quantity product {{ productType }}
         originalTotalSet {{ {MONEY} }}
         totalDiscountSet {{ {MONEY} }}
@@ -49,17 +50,17 @@ query AcornOrders($first: Int!, $after: String, $query: String!) {{
       }} }}
       refunds {{
         id createdAt note
-        refundLineItems(first: 100) {{ nodes {{
+        refundLineItems(first: 100) {{ pageInfo {{ hasNextPage }} nodes {{
           id quantity restockType lineItem {{ id }}
           subtotalSet {{ {MONEY} }}
           totalTaxSet {{ {MONEY} }}
         }} }}
-        refundShippingLines(first: 10) {{ nodes {{ subtotalAmountSet {{ {MONEY} }} }} }}
-        transactions(first: 20) {{ nodes {{ kind status amountSet {{ {MONEY} }} }} }}
+        refundShippingLines(first: 10) {{ pageInfo {{ hasNextPage }} nodes {{ subtotalAmountSet {{ {MONEY} }} }} }}
+        transactions(first: 20) {{ pageInfo {{ hasNextPage }} nodes {{ kind status amountSet {{ {MONEY} }} }} }}
         orderAdjustments(first: 10) {{ nodes {{ reason amountSet {{ {MONEY} }} taxAmountSet {{ {MONEY} }} }} }}
         return {{
           closedAt
-          returnLineItems(first: 100) {{ nodes {{ ... on ReturnLineItem {{
+          returnLineItems(first: 100) {{ pageInfo {{ hasNextPage }} nodes {{ ... on ReturnLineItem {{
             returnReason
             restockingFee {{ amountSet {{ {MONEY} }} }}
             fulfillmentLineItem {{ lineItem {{ id }} }}
@@ -154,7 +155,11 @@ class ShopifyClient:
         )
 
     def fetch(self, start: datetime, end: datetime) -> PayloadLog:
-        search = f"updated_at:>='{iso(start)}' AND updated_at:<'{iso(end)}'"
+        """Orders updated since ``start``: every order refunded in ``[start, end)`` was updated then or later,
+        so a past interval sees its refunds however often their orders changed since. The interval is kept
+        in the log (the mapping takes the refunds created in it)."""
+        self.log.add("window", "interval", 200, json.dumps({"start": iso(start), "end": iso(end)}))
+        search = f"updated_at:>='{iso(start)}'"
         after = None
         while True:
             body = self.query({"first": self.page_size, "after": after, "query": search})
@@ -179,21 +184,86 @@ def _nodes(conn: Any) -> list[dict[str, Any]]:
     return list((conn or {}).get("nodes") or [])
 
 
+def window(log: PayloadLog) -> tuple[str, str] | None:
+    """The interval a fetch asked for, as the ISO text it sent (None for logs of before it was kept)."""
+    found = next(log.of("window"), None)
+    if found is None:
+        return None
+    data = found.json()
+    return data["start"], data["end"]
+
+
+def _instant(text: str | None) -> pd.Timestamp | None:
+    try:
+        return pd.Timestamp(text) if text else None
+    except ValueError:
+        return None
+
+
+def _within(text: str | None, interval: tuple[pd.Timestamp, pd.Timestamp] | None) -> bool:
+    """Whether a time lies in the interval; a time that does not read is kept for normalize to report."""
+    at = _instant(text)
+    return interval is None or at is None or interval[0] <= at < interval[1]
+
+
+def _truncated(node: dict[str, Any]) -> str | None:
+    """The nested list of an order that holds more than one page (Shopify would need another query)."""
+    lists = [("lineItems", node.get("lineItems"))]
+    for refund in node.get("refunds") or []:
+        lists += [
+            (f"refunds.{k}", refund.get(k))
+            for k in ("refundLineItems", "refundShippingLines", "transactions")
+        ]
+        lists.append(("refunds.return.returnLineItems", (refund.get("return") or {}).get("returnLineItems")))
+    return next(
+        (name for name, conn in lists if ((conn or {}).get("pageInfo") or {}).get("hasNextPage")), None
+    )
+
+
 def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
-    """Map the orders pages; the last version of an order seen wins (an order can move between pages)."""
+    """Map the orders pages; the last version of an order seen wins (an order can move between pages).
+
+    Only refunds created in the fetch's interval are this batch's: a refund of an earlier interval on an
+    order updated since was that interval's, and is counted (``outside_interval``), not read again. An order
+    whose nested lists hold more than one page is held back whole, with its refunds' money, not read in part.
+    """
     shop = account.marketplaces[0]
+    asked = window(log)
+    interval = (pd.Timestamp(asked[0]), pd.Timestamp(asked[1])) if asked else None
     nodes: dict[str, dict[str, Any]] = {}
+    rejects: list[dict[str, Any]] = []
     for p in log.of("graphql:orders"):
-        data = p.json()
         try:
-            found = data["data"]["orders"]["nodes"]
+            found = p.json()["data"]["orders"]["nodes"]
         except (KeyError, TypeError):
-            raise PayloadError(f"payload #{p.seq} ({p.request})", "data.orders.nodes", "missing") from None
+            name = f"payload #{p.seq} ({p.kind} {p.request})"
+            rejects.append(
+                reject("payloads", name, 0, None, "data.orders.nodes", "missing", {"body": p.body[:2000]})
+            )
+            continue
         for node in found:
             nodes[str(node.get("id"))] = node
     orders, lines, refunds = [], [], []
+    outside = 0
     for node in nodes.values():
         order_id = _id(node.get("id"))
+        mine = [r for r in node.get("refunds") or [] if _within(r.get("createdAt"), interval)]
+        outside += sum(len(_nodes(r.get("refundLineItems"))) or 1 for r in node.get("refunds") or []) - sum(
+            len(_nodes(r.get("refundLineItems"))) or 1 for r in mine
+        )
+        if not mine and not _within(node.get("updatedAt"), interval):
+            continue  # changed after the interval, and nothing of it refunded in it: a later batch's
+        cut = _truncated(node)
+        if cut:
+            reason = f"{cut} holds more than one page: the order is not read in part"
+            rejects.append(reject("orders", "orders query", 0, order_id, cut, reason, {"id": node.get("id")}))
+            for refund in mine:
+                moved, ccy = _moved(refund)
+                rejects.append(
+                    reject("refund_lines", "orders query", 0, _id(refund.get("id")), cut, reason, refund,
+                           amount=amount_text(moved, ccy), currency=ccy)
+                )  # fmt: skip
+            continue
         total, currency = _money(node.get("totalPriceSet"))
         orders.append(
             {
@@ -231,9 +301,21 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
                     "shipped_late": "false",
                 }
             )
-        for refund in node.get("refunds") or []:
+        for refund in mine:
             refunds += _refund_rows(shop, order_id, refund)
-    return RawBatch.from_records(account.id, account.channel, orders, lines, refunds)
+    batch = RawBatch.from_records(account.id, account.channel, orders, lines, refunds, rejects=rejects)
+    batch.outside_interval = outside
+    return batch
+
+
+def _moved(refund: dict[str, Any]) -> tuple[Decimal, str | None]:
+    """What a refund's successful REFUND transactions moved, and in which currency."""
+    done = [
+        _money(t.get("amountSet"))
+        for t in _nodes(refund.get("transactions"))
+        if t.get("kind") == "REFUND" and t.get("status") == "SUCCESS"
+    ]
+    return sum((m[0] or ZERO for m in done), ZERO), next((m[1] for m in done if m[1]), None)
 
 
 def _refund_rows(shop: str, order_id: str | None, refund: dict[str, Any]) -> list[dict[str, Any]]:
