@@ -220,9 +220,13 @@ def _parse(
             src = raw[f.name.removesuffix("_minor")]
         elif f.name in raw:
             src = raw[f.name]
+        elif f.default is not None:  # a raw frame of before the field existed
+            src = pd.Series(f.default, index=raw.index, dtype="string")
         else:
             continue
         text = _clean_text(src)
+        if f.default is not None:
+            text = text.fillna(f.default)
         missing = text.isna()
         if f.required:
             errors.add(f.name, missing, "missing")

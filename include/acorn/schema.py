@@ -39,6 +39,8 @@ class Field:
     name: str
     kind: Kind
     required: bool = True
+    #: the value a missing one takes (a channel that has no such figure), instead of a quarantine
+    default: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,9 @@ REFUND_LINES = Entity(
         Field("tax_minor", "money"),
         Field("promotion_minor", "money"),
         Field("restocking_fee_minor", "money"),
+        # tax the marketplace collected and remits (US/UK marketplace facilitator), given back on the refund:
+        # the buyer's refund includes it, the seller's cost does not
+        Field("tax_withheld_minor", "money", default="0"),
         Field("amount_minor", "money"),
         Field("raw_reason", "text", required=False),
         # always set by the taxonomy; a refund the channel gives no reason for is UNMAPPED (and reviewed)

@@ -60,6 +60,7 @@ def case(**kw) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         "tax_minor": 1900,
         "promotion_minor": 0,
         "restocking_fee_minor": 0,
+        "tax_withheld_minor": 0,
         "amount_minor": 11900,
         "raw_reason": "DEFECTIVE",
         "reason": "DEFECTIVE",

@@ -578,3 +578,23 @@ def test_a_safet_event_without_an_amount_and_a_settlement_row_without_one_are_le
     assert settled["settled_minor"].tolist() == [1250]
     assert "1 reimbursement rows without a readable amount" in caplog.text
     assert "settlement S1: 1 refund rows with an unreadable amount left out" in caplog.text
+
+
+def test_marketplace_facilitator_tax_is_read_from_the_withheld_list(accounts, taxonomy):
+    """Amazon's published refund shape (a US order in a facilitator state): the buyer gets 27.05 back, of
+    which Amazon returns 2.06 of tax it collected to the seller."""
+    na = dataclasses.replace(accounts["amazon-na"], source="live", connection_id="amazon_na")
+    item = _item("98765432109876", _charge("Principal", "-24.99", "USD"), _charge("Tax", "-2.06", "USD"))
+    item["ItemTaxWithheldList"] = [
+        {
+            "TaxCollectionModel": "MarketplaceFacilitator",
+            "TaxesWithheld": [_charge("MarketplaceFacilitatorTax-Principal", "2.06", "USD")],
+        }
+    ]
+    log = PayloadLog()
+    log.add(
+        "listFinancialEvents", "GET test", 200, _events(RefundEventList=[_event(item, market="Amazon.com")])
+    )
+    refund = normalize(to_raw(na, log), taxonomy, KEY).refund_lines.iloc[0]
+    assert (refund["amount_minor"], refund["tax_minor"]) == (2705, 206)
+    assert refund["tax_withheld_minor"] == 206  # not read before: the seller's cost held Amazon's tax

@@ -136,6 +136,14 @@ def test_half_refund_returns_half_the_referral_fee(policy, rates):
     assert decision.seller_cost_minor == 5350
 
 
+def test_marketplace_facilitator_tax_given_back_is_not_the_sellers_cost(policy, rates):
+    # a US refund of 100.00 + 19.00 tax Amazon collected as marketplace facilitator: Amazon gives the 19.00
+    # back, so the seller's cost is 119.00 - 12.00 (referral fee returned) - 19.00 = 88.00
+    decision, _ = run(policy, rates, tax_withheld_minor=1900)
+    assert decision.seller_cost_minor == 8800  # 10700 before: the tax was counted as the seller's
+    assert decision.amount_reporting_minor == run(policy, rates)[0].amount_reporting_minor
+
+
 def test_store_refunds_pay_no_amazon_fee(policy, rates):
     decision, _ = run(policy, rates, channel="shopify", fulfillment_model="STORE", referral_fee_minor=0)
     assert (decision.refund_admin_fee_minor, decision.seller_cost_minor) == (0, 11900)

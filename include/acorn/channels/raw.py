@@ -56,6 +56,7 @@ RAW_REFUND_COLUMNS = [
     "tax",
     "promotion",
     "restocking_fee",
+    "tax_withheld",
     "amount",
     "reason",
     "disposition",

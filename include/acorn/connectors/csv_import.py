@@ -68,6 +68,7 @@ TEMPLATE: dict[str, tuple[str, str]] = {
     "refund_tax": ("refunds", "tax"),
     "refund_promotion": ("refunds", "promotion"),
     "restocking_fee": ("refunds", "restocking_fee"),
+    "refund_tax_withheld": ("refunds", "tax_withheld"),
     "refund_amount": ("refunds", "amount"),
     "reason": ("refunds", "reason"),
     "disposition": ("refunds", "disposition"),
@@ -87,6 +88,7 @@ DEFAULTS = {
     "refund_tax": "0",
     "refund_promotion": "0",
     "restocking_fee": "0",
+    "refund_tax_withheld": "0",
     "disposition": "",
     "returnless": "false",
     "return_received_at": "",
@@ -94,7 +96,17 @@ DEFAULTS = {
 MONEY = {
     c
     for c, (_, raw) in TEMPLATE.items()
-    if raw in {"order_total", "principal", "shipping", "tax", "promotion", "restocking_fee", "amount"}
+    if raw
+    in {
+        "order_total",
+        "principal",
+        "shipping",
+        "tax",
+        "promotion",
+        "restocking_fee",
+        "tax_withheld",
+        "amount",
+    }
 }
 IDS = ("order_id", "line_id", "refund_id")
 TIMES = ("order_date", "shipped_at", "delivered_at", "refunded_at", "return_received_at")

@@ -419,7 +419,9 @@ def _decide(
     amount = facts["amount_minor"].to_numpy(dtype=np.int64)
     facts["amount_reporting"] = to_reporting(amount)
     admin, returned = _fees(facts, coded, policy, exp)
-    cost = amount - returned
+    # the tax a marketplace facilitator collected comes back from the marketplace with the refund
+    withheld = facts["tax_withheld_minor"].to_numpy(dtype=np.int64) if "tax_withheld_minor" in facts else 0
+    cost = amount - returned - withheld
     facts["seller_cost_minor"] = cost
     facts["seller_cost_reporting"] = to_reporting(cost)
     idx = facts.index

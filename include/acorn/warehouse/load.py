@@ -106,6 +106,7 @@ TARGETS: dict[str, Target] = {
             "tax_minor",
             "promotion_minor",
             "restocking_fee_minor",
+            "tax_withheld_minor",
             "amount_minor",
             "raw_reason",
             "reason",

@@ -14,7 +14,8 @@ Where each field comes from:
   from the seller's side (the principal given back is negative), so the amount the buyer got is minus the sum
   of the item's charge adjustments minus its promotion adjustments; each documented charge type belongs to one
   component (``CHARGE_COMPONENTS``: Goodwill to principal, ReturnShipping and Giftwrap to shipping,
-  GiftwrapTax to tax, ...);
+  GiftwrapTax to tax, ...); marketplace-facilitator tax (``ItemTaxWithheldList``, US states and the UK) is
+  ``tax_withheld``: the buyer's refund holds it, the seller's cost does not (Amazon gives it back);
 - reason, disposition and return date: the FBA customer returns report (AFN) and the merchant returns report
   (MFN), joined on order id and SKU. A refund with no return row is returnless; with no reason anywhere its
   reason stays empty and normalizes to UNMAPPED (reviewed).
@@ -377,6 +378,14 @@ def _refund_row(
             currencies.add(ccy)
         promo += value or ZERO
     components["promotion"] += promo
+    # marketplace-facilitator tax: what Amazon gives back of the tax it collected (positive on a refund)
+    withheld = ZERO
+    for group in item.get("ItemTaxWithheldList") or []:
+        for tax in group.get("TaxesWithheld") or []:
+            value, ccy = money(tax.get("ChargeAmount"), "CurrencyAmount")
+            if ccy:
+                currencies.add(ccy)
+            withheld += value or ZERO
     if len(currencies) > 1:
         problem = ("CurrencyCode", f"charges in {', '.join(sorted(currencies))} on one item: not summed")
     currency = next(iter(currencies)) if len(currencies) == 1 else None
@@ -399,6 +408,7 @@ def _refund_row(
         "currency": currency,
         "quantity": item.get("QuantityShipped"),
         **{k: amount_text(v, currency) for k, v in components.items()},
+        "tax_withheld": amount_text(withheld, currency),
         "amount": None if unreadable else amount_text(amount, currency),
         "reason": ret.get("reason"),
         "disposition": ret.get("disposition"),
