@@ -76,6 +76,7 @@ class FakeSpApi(FakeChannel):
         self.revoked = False
         self.token_max_uses: int | None = None
         self.hidden_refunds: set[str] = set()
+        self.stuck_reports: set[str] = set()  # report types that never finish
         self.repeat_token = False  # every page names the same NextToken: a client must not loop on it
         self.client_id, self.client_secret, self.refresh_token = (
             "amzn1.application-oa2-client.fake",
@@ -455,7 +456,7 @@ class FakeSpApi(FakeChannel):
         if parts[:3] == ["reports", "2021-06-30", "reports"]:
             report = self._reports[parts[3]]
             report["polls"] += 1
-            if report["polls"] == 1:
+            if report["polls"] == 1 or report["reportType"] in self.stuck_reports:
                 return Response(200, {"reportId": parts[3], "processingStatus": "IN_QUEUE"})
             self._documents[f"doc-{parts[3]}"] = self._document(report)
             return Response(

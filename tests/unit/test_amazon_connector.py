@@ -169,6 +169,30 @@ def test_payloads_received_before_a_failure_midway_are_kept_in_the_landing(eu, e
     assert len(kept) >= 3
 
 
+def test_a_report_that_never_finishes_is_noted_and_the_run_maps_everything_else(
+    eu, eu_data, taxonomy, caplog
+):
+    from acorn.connectors.amazon.client import FBA_RETURNS
+
+    with FakeSpApi(eu_data) as fake:
+        fake.stuck_reports = {FBA_RETURNS}
+        options = SpApiOptions(report_poll_s=1.0, report_timeout_s=3.0)
+        sp = client(fake)
+        sp.options = options
+        log = sp.fetch(
+            eu.marketplaces, START, END, now=END + timedelta(hours=1)
+        )  # raised ChannelError before
+    pending = [p for p in log.payloads if p.kind == "report_pending"]
+    assert [json.loads(p.body)["report_type"] for p in pending] == [FBA_RETURNS]
+    assert f"report {FBA_RETURNS}" in caplog.text
+    assert "the run goes on without it" in caplog.text
+    got = normalize(to_raw(eu, log), taxonomy, KEY)
+    assert len(got.refund_lines) == len(
+        eu_data.canonical.refund_lines
+    )  # every refund, without its return row
+    assert got.quarantine.empty
+
+
 def test_revoked_client_fails_at_once_naming_the_connection(eu, eu_data):
     with FakeSpApi(eu_data) as fake:
         fake.revoked = True
