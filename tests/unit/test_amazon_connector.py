@@ -405,7 +405,7 @@ def test_money_amazon_did_not_state_as_finances_money_is_held_back_by_field_not_
     )  # R1 was loaded as a 0.00 refund, R2 summed under EUR, R3 quarantined unnamed
     q = got.quarantine.set_index("source_key")
     assert q.loc["R1", "field"] == "Principal.ChargeAmount"
-    assert "has no CurrencyAmount" in q.loc["R1", "reason"]
+    assert "has no readable CurrencyAmount" in q.loc["R1", "reason"]
     assert q.loc["R2", "reason"] == "charges in EUR, GBP on one item: not summed"
     assert q.loc["R3", "reason"] == "charge type 'NewFee' is in none of ACORN's components"
     assert q.loc["R4", "field"] == "MarketplaceName"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
@@ -76,11 +76,14 @@ def amount_text(value: Decimal | None, currency: str | None) -> str | None:
     if value is None:
         return None
     exp = CURRENCY_EXPONENT.get(currency or "")
-    if exp is not None:
-        quantized = value.quantize(Decimal(1).scaleb(-exp))
-        if quantized == value:
-            value = quantized
-    return str(value + 0)
+    try:
+        if exp is not None:
+            quantized = value.quantize(Decimal(1).scaleb(-exp))
+            if quantized == value:
+                value = quantized
+        return str(value + 0)
+    except InvalidOperation:  # far beyond any amount (1E+400): as it came, for normalize to report
+        return str(value)
 
 
 def control_totals(refunds: pd.DataFrame) -> dict[str, int]:

@@ -32,8 +32,8 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Iterable
-from decimal import Decimal
+from collections.abc import Iterable, Iterator
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
@@ -95,7 +95,14 @@ def money(obj: Any, amount_key: str = "Amount") -> tuple[Decimal | None, str | N
     if not isinstance(obj, dict):
         return None, None
     value = obj.get(amount_key)
-    return (Decimal(str(value)) if value is not None else None), obj.get("CurrencyCode")
+    try:
+        amount = Decimal(str(value)) if value is not None and not isinstance(value, (dict, list)) else None
+    except InvalidOperation:
+        amount = None  # not a number: the record is reported by the field that needs it
+    if amount is not None and not amount.is_finite():
+        amount = None
+    currency = obj.get("CurrencyCode")
+    return amount, currency if isinstance(currency, str) else None
 
 
 def _sum(*values: Decimal | None) -> Decimal:
@@ -307,25 +314,18 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
     for p in log.of("listFinancialEvents"):
         events = payload_object(p, "payload", rejects).get("FinancialEvents") or {}
         for list_name, event_type in EVENT_LISTS.items():
-            for event in events.get(list_name) or []:
+            for event in _records(events, list_name, p, rejects):
+                items = event.get("ShipmentItemAdjustmentList") or [{}]
                 # an event without items still becomes a row: normalize quarantines it with the record
-                for item in event.get("ShipmentItemAdjustmentList") or [{}]:
+                for item in items if isinstance(items, list) else [items]:
                     row, problem = _refund_row(event, item, event_type, returns)
                     if problem:
                         field, reason = problem
+                        record = {**event, "ShipmentItemAdjustmentList": [item]}
                         rejects.append(
-                            reject(
-                                "refund_lines",
-                                payload_name(p),
-                                0,
-                                row["external_refund_id"],
-                                field,
-                                reason,
-                                {**event, "ShipmentItemAdjustmentList": [item]},
-                                amount=row["amount"],
-                                currency=row["currency"],
-                            )
-                        )
+                            reject("refund_lines", payload_name(p), 0, row["external_refund_id"], field, reason,
+                                   record, amount=row["amount"], currency=row["currency"])
+                        )  # fmt: skip
                         continue
                     # pages can repeat an event: one row per list and adjustment id; a row without its id
                     # is kept (normalize reports the field), never merged
@@ -341,6 +341,35 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
     )
 
 
+def _records(parent: Any, key: str, p: Payload, rejects: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The objects of the list ``parent[key]``; what is not an object there is reported, never skipped."""
+    found = parent.get(key) if isinstance(parent, dict) else None
+    if parent and not isinstance(parent, dict):
+        found = None
+        rejects.append(
+            reject(
+                "payloads", payload_name(p), 0, None, key, "its parent is not an object", {"value": parent}
+            )
+        )
+    if found is None:
+        return
+    for value in found if isinstance(found, list) else [found]:
+        if isinstance(value, dict):
+            yield value
+        else:
+            rejects.append(reject("payloads", payload_name(p), 0, None, key, "holds a value that is not an object",
+                                  {"value": value}))  # fmt: skip
+
+
+def _objects(value: Any) -> tuple[list[dict[str, Any]], bool]:
+    """A list of objects as given, and whether anything in its place was not one."""
+    if value is None:
+        return [], False
+    values = value if isinstance(value, list) else [value]
+    objects = [v for v in values if isinstance(v, dict)]
+    return objects, len(objects) != len(values)
+
+
 def _refund_row(
     event: dict[str, Any],
     item: dict[str, Any],
@@ -353,17 +382,32 @@ def _refund_row(
     problem: tuple[str, str] | None = None
     unreadable = False  # a charge without its amount: the refund's amount is not known
     charged = ZERO
-    for charge in item.get("ItemChargeAdjustmentList") or []:
+    uncoded = 0  # charges without a (readable) currency code
+    if not isinstance(item, dict):
+        item, problem, unreadable = {}, ("ShipmentItemAdjustmentList", f"holds {item!r}, not an item"), True
+    charges, odd = _objects(item.get("ItemChargeAdjustmentList"))
+    promotions, odd_promotions = _objects(item.get("PromotionAdjustmentList"))
+    withheld_groups, odd_withheld = _objects(item.get("ItemTaxWithheldList"))
+    for name, bad in (("ItemChargeAdjustmentList", odd), ("PromotionAdjustmentList", odd_promotions),
+                      ("ItemTaxWithheldList", odd_withheld)):  # fmt: skip
+        if bad:
+            problem, unreadable = problem or (name, "holds a value that is not an object"), True
+    for charge in charges:
         kind = charge.get("ChargeType", "")
+        if not isinstance(kind, str):
+            problem, unreadable = problem or ("ChargeType", f"is {kind!r}, not a charge type"), True
+            continue
         obj = charge.get("ChargeAmount")
         value, ccy = money(obj, "CurrencyAmount")
         if value is None:
             keys = sorted(obj) if isinstance(obj, dict) else obj
-            problem = problem or (f"{kind}.ChargeAmount", f"has no CurrencyAmount (has {keys})")
+            problem = problem or (f"{kind}.ChargeAmount", f"has no readable CurrencyAmount (has {keys})")
             unreadable = True
             continue
         if ccy:
             currencies.add(ccy)
+        else:
+            uncoded += 1
         charged += value
         part = CHARGE_COMPONENTS.get(kind)
         if part is None:
@@ -372,22 +416,35 @@ def _refund_row(
         # Amazon signs from the seller's side: what the buyer got back is negative, what the seller keeps is not
         components[part] += value if part in ("restocking_fee", "promotion") else -value
     promo = ZERO
-    for pr in item.get("PromotionAdjustmentList") or []:
+    for pr in promotions:
         value, ccy = money(pr.get("PromotionAmount"), "CurrencyAmount")
+        if value is None and pr.get("PromotionAmount") is not None:
+            problem, unreadable = problem or ("PromotionAmount", "has no readable CurrencyAmount"), True
         if ccy:
             currencies.add(ccy)
         promo += value or ZERO
     components["promotion"] += promo
     # marketplace-facilitator tax: what Amazon gives back of the tax it collected (positive on a refund)
     withheld = ZERO
-    for group in item.get("ItemTaxWithheldList") or []:
-        for tax in group.get("TaxesWithheld") or []:
+    for group in withheld_groups:
+        taxes, bad = _objects(group.get("TaxesWithheld"))
+        if bad:
+            problem = problem or ("TaxesWithheld", "holds a value that is not an object")
+        for tax in taxes:
             value, ccy = money(tax.get("ChargeAmount"), "CurrencyAmount")
+            if value is None:
+                problem = problem or ("TaxesWithheld.ChargeAmount", "has no readable CurrencyAmount")
             if ccy:
                 currencies.add(ccy)
             withheld += value or ZERO
     if len(currencies) > 1:
         problem = ("CurrencyCode", f"charges in {', '.join(sorted(currencies))} on one item: not summed")
+    elif currencies and uncoded:
+        problem = (
+            "CurrencyCode",
+            f"{uncoded} charges without a currency beside charges in {min(currencies)}",
+        )
+        unreadable = True
     currency = next(iter(currencies)) if len(currencies) == 1 else None
     amount = ZERO - charged - promo
     order_id = event.get("AmazonOrderId")
