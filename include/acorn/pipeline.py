@@ -29,6 +29,7 @@ from acorn.channels.accounts import ChannelAccount
 from acorn.channels.raw import RawBatch
 from acorn.columns import id_positions
 from acorn.connectors import live
+from acorn.connectors.csv_import import TakenFiles
 from acorn.connectors.payloads import PayloadLog, read_payloads, write_payloads
 from acorn.landing import PathLike, read_frame, read_json, write_frame, write_json
 from acorn.money import describe_sums, sums_by_currency
@@ -43,6 +44,8 @@ from acorn.warehouse import queries
 from acorn.warehouse.load import Batch, load_batch
 
 log = logging.getLogger(__name__)
+#: per account in the landing area: the drop-folder files each interval took (``TakenFiles``)
+TAKEN_FILES = "csv_files_taken"
 ENTITIES = tuple(schema.ENTITIES)  # orders, order_lines, refund_lines
 
 
@@ -84,7 +87,14 @@ def fetch(
     received = PayloadLog()
     try:
         payloads = live.fetch(
-            account, connection, start, end, now=datetime.now(UTC), on_secret=on_secret, received=received
+            account,
+            connection,
+            start,
+            end,
+            now=datetime.now(UTC),
+            on_secret=on_secret,
+            received=received,
+            taken=TakenFiles(folder.parent / TAKEN_FILES, folder.name) if account.channel == "csv" else None,
         )
     except Exception:
         if len(received):  # what arrived before the failure is kept as received, for the next try to compare

@@ -337,3 +337,29 @@ def test_rows_the_expectations_quarantine_keep_their_file_and_line(drop, taxonom
     assert (q["source_file"].iloc[0], q["source_row"].iloc[0]) == ("sums.csv (utf-8)", 3)  # "" and 2 before
     assert "_source" not in q["raw_record"].iloc[0]
     assert len(got.canonical.refund_lines) == 2
+
+
+def test_files_are_taken_once_by_name_and_content_whatever_their_modification_time(drop, tmp_path, taxonomy):
+    account, folder = drop
+    options = csv_import.CsvOptions.from_account(account)
+    marks = tmp_path / "landing" / "web-shop" / "csv_files_taken"
+
+    def take(interval: str, start: datetime) -> list[str]:
+        taken = csv_import.TakenFiles(marks, interval)
+        return [
+            p.request for p in csv_import.fetch(options, start, start + timedelta(hours=1), taken).payloads
+        ]
+
+    put(
+        folder, "old.csv", TEMPLATE.read_bytes(), at=START - timedelta(days=30)
+    )  # cp -p of last month's export
+    put(folder, "now.csv", TEMPLATE.read_bytes().replace(b"RF-", b"NOW-"))
+    assert take("h08", START) == ["now.csv", "old.csv"]  # old.csv was never read before, nor reported
+    assert take("h08", START) == ["now.csv", "old.csv"]  # a re-run of the interval takes what it took
+    later = START + timedelta(hours=1)
+    put(folder, "now.csv", TEMPLATE.read_bytes().replace(b"RF-", b"NOW-"), at=later + timedelta(minutes=1))
+    assert take("h09", later) == []  # touched, same content: taken already
+    put(folder, "now.csv", TEMPLATE.read_bytes().replace(b"RF-", b"FIX-"), at=later + timedelta(minutes=2))
+    assert take("h09", later) == ["now.csv"]  # a corrected export under the same name is new
+    put(folder, "next.csv", TEMPLATE.read_bytes(), at=later + timedelta(hours=5))
+    assert take("h09", later) == ["now.csv"]  # arrived after the interval: a later run's

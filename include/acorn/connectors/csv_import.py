@@ -1,6 +1,7 @@
 """CSV import for any other store: a documented template, dropped as files into a folder.
 
-A run takes the files that arrived in its interval (by modification time), each as received. Reading is
+A run takes the files of the drop folder it has not taken yet (by name and content hash, whatever their
+modification time: ``TakenFiles``), each as received. Reading is
 defensive, as spreadsheet exports need, and guesses nothing: the encoding is the configured one, a byte-order
 mark's, UTF-16's (every other byte NUL), UTF-8, or the one of Shift_JIS, cp1252 and ISO-8859-2 that reads
 the file (a file that reads differently in two is refused); the delimiter is the one of ``, ; TAB |`` the
@@ -16,6 +17,7 @@ order line and order (see ``include/data/csv_template``).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -157,22 +159,81 @@ class CsvOptions:
         return cls(**known)
 
 
-def fetch(options: CsvOptions, start: datetime, end: datetime) -> PayloadLog:
-    """The files that arrived in ``[start, end)``, as received; a file above the limit is logged, not read."""
+@dataclass(frozen=True)
+class TakenFiles:
+    """Which files of a drop folder were taken, by name and content, and by which interval: a small JSON
+    marker per file in the account's landing folder (``root``; a local folder or an object store). A file is
+    taken once whatever its modification time (``cp -p``, ``rsync -t`` and unzip keep an old one); the same
+    name with other content is a new file (a corrected export); a re-run of an interval takes what it took
+    before. A marker is also kept per name, size and modification time, so that a file already taken is not
+    read again to be recognized."""
+
+    root: Any  # acorn.landing.PathLike
+    interval: str
+
+    def _marker(self, kind: str, *parts: object) -> Any:
+        key = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
+        return self.root / f"{kind}-{key}.json"
+
+    def _read(self, marker: Any) -> dict[str, Any] | None:
+        if not marker.exists():
+            return None
+        with marker.open("r") as fh:
+            return json.load(fh)
+
+    def _write(self, marker: Any, entry: dict[str, Any]) -> None:
+        with marker.open("w") as fh:
+            json.dump(entry, fh)
+
+    def by_stat(self, name: str, size: int, mtime_ns: int) -> dict[str, Any] | None:
+        """The entry of a file seen before with this name, size and modification time."""
+        return self._read(self._marker("stat", name, size, mtime_ns))
+
+    def by_content(self, name: str, digest: str) -> dict[str, Any] | None:
+        return self._read(self._marker("content", name, digest))
+
+    def record(self, name: str, size: int, mtime_ns: int, digest: str, interval: str) -> None:
+        entry = {"file": name, "bytes": size, "sha256": digest, "interval": interval}
+        self._write(self._marker("content", name, digest), entry)
+        self._write(self._marker("stat", name, size, mtime_ns), entry)
+
+
+def fetch(options: CsvOptions, start: datetime, end: datetime, taken: TakenFiles | None = None) -> PayloadLog:
+    """The files of the drop folder for ``[start, end)``, as received; a file above the limit is logged, not
+    read. With ``taken``: every file no other interval took that arrived before ``end``. Without: the files
+    whose modification time lies in the interval. Two runs of one account at the same time may both take a
+    new file; its rows are loaded once (the load upserts by id)."""
     log = PayloadLog()
     lo, hi = start.timestamp(), end.timestamp()
     folder = Path(options.folder).resolve()
+    if taken is not None:
+        taken.root.mkdir(parents=True, exist_ok=True)
     for path in sorted(folder.glob(options.pattern)):
         if not path.resolve().is_relative_to(folder) or not path.is_file():
             continue  # a link out of the drop folder, or a folder: never read
         stat = path.stat()
-        if not lo <= stat.st_mtime < hi:
+        if taken is None and not lo <= stat.st_mtime < hi:
             continue
-        if stat.st_size > options.max_bytes:
+        if taken is not None:
+            if stat.st_mtime >= hi:
+                continue  # arrived after the interval: a later run's
+            seen = taken.by_stat(path.name, stat.st_size, stat.st_mtime_ns)
+            if seen is not None and seen["interval"] != taken.interval:
+                continue
+        too_large = stat.st_size > options.max_bytes
+        data = b"" if too_large else path.read_bytes()
+        if taken is not None:
+            digest = f"size:{stat.st_size}" if too_large else hashlib.sha256(data).hexdigest()
+            seen = taken.by_content(path.name, digest)
+            first = seen["interval"] if seen is not None else taken.interval
+            taken.record(path.name, stat.st_size, stat.st_mtime_ns, digest, first)
+            if first != taken.interval:
+                continue  # the same file again (touched, copied back): taken by that interval
+        if too_large:
             note = json.dumps({"file": path.name, "bytes": stat.st_size, "limit": options.max_bytes})
             log.add("csv:too_large", path.name, 413, note)
             continue
-        log.add("csv", path.name, 200, path.read_bytes(), binary=True)
+        log.add("csv", path.name, 200, data, binary=True)
     return log
 
 

@@ -78,13 +78,14 @@ def fetch(
     policy: RetryPolicy | None = None,
     on_secret: Callable[[str], None] | None = None,
     received: PayloadLog | None = None,
+    taken: csv_import.TakenFiles | None = None,
 ) -> PayloadLog:
     """Ask the account's channel for ``[start, end)``; every response is in the returned log, as received.
 
     A live client writes each response into ``received`` as it arrives, so that a caller still holds what came
     before a failure midway."""
     if account.channel == "csv":
-        return csv_import.fetch(csv_import.CsvOptions.from_account(account), start, end)
+        return csv_import.fetch(csv_import.CsvOptions.from_account(account), start, end, taken)
     if conn is not None:
         redact.register(conn.password, *(str(conn.extra.get(k) or "") for k in SECRET_EXTRAS))
     if account.channel == "amazon":
