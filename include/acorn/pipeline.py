@@ -330,6 +330,7 @@ def load_stage(
         amounts_in=control["control_totals_minor"],
         landing_uri=str(folder),
         dag_run_id=dag_run_id,
+        event_window=control.get("event_window", True),
     )
     result = load_batch(conn, batch)
     held = verdict["verdict"] == "hold"
@@ -346,7 +347,15 @@ def load_stage(
         "quarantined": len(frames["quarantine"]),
         "review_items": len(review),
         "review_minor": sums_by_currency(review.dropna(subset=["currency"])) if len(review) else {},
+        "refunds_absent_from_reread": result.absent,
     }
+    if result.absent:
+        log.warning(
+            "load %s: %d refunds loaded before for this interval are absent from this re-read; kept, and each "
+            "is a review item (anomaly)",
+            account_id,
+            result.absent,
+        )
     log.info(
         "load %s: batch %s %s; inserted %s; updated %s; refunds loaded %s; quarantined %d; review items %d",
         account_id,

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import psycopg
 import pytest
 
 from acorn import pipeline
@@ -369,3 +370,119 @@ def test_a_re_decision_under_the_same_policy_keeps_the_decision_it_replaces(
     assert {h[3] for h in history} == {loaded["batch_id"]}
     now = dict(conn.execute("SELECT refund_uid, outcome FROM core.decisions").fetchall())
     assert {now[uid] for uid in changed} == {"review"}
+
+
+def test_a_corrected_refund_corrects_its_open_claim_and_review_item_not_what_a_person_acted_on(
+    conn, loader_dsn, fx, accounts, taxonomy, policy, tmp_path
+):
+    account = accounts["amazon-eu"]
+    first = batch_folder(tmp_path / "first", account.id, START, END)
+    loader = psycopg.connect(loader_dsn, autocommit=True)  # as the pipeline connects: may it correct?
+    run_batch(loader, account, first, taxonomy, policy)
+    claimed = conn.execute("SELECT refund_uid::text, amount_minor FROM core.claims ORDER BY 1").fetchall()
+    reviewed = conn.execute(
+        "SELECT refund_uid::text, amount_minor FROM core.review_items WHERE kind = 'refund_decision' ORDER BY 1"
+    ).fetchall()
+    assert claimed
+    assert len(reviewed) >= 2
+    shown = reviewed[1][0]  # a person has this one in front of them: its text must stay what they see
+    request = conn.execute(
+        "INSERT INTO core.review_requests (request_id, dag_id, run_id, item_ids) "
+        "SELECT gen_random_uuid(), 'd', 'r', array_agg(review_item_id) FROM core.review_items "
+        "WHERE refund_uid = %s RETURNING request_id",
+        (shown,),
+    ).fetchone()[0]
+    conn.execute("UPDATE core.review_items SET request_id = %s WHERE refund_uid = %s", (request, shown))
+    halved = {claimed[0][0], reviewed[0][0], shown}
+
+    def corrected(folder):  # the channel re-exports two refunds at half their amount
+        refunds = read_frame(folder, "canonical_refund_lines")
+        hit = refunds["refund_uid"].astype(str).isin(halved)
+        for column in ("principal_minor", "shipping_minor", "tax_minor", "promotion_minor",
+                       "restocking_fee_minor", "amount_minor"):  # fmt: skip
+            refunds.loc[hit, column] = refunds.loc[hit, column] // 2
+        refunds.loc[hit, "amount_minor"] = (
+            refunds["principal_minor"] + refunds["shipping_minor"] + refunds["tax_minor"]
+            - refunds["promotion_minor"] - refunds["restocking_fee_minor"]
+        )[hit]  # fmt: skip
+        write_frame(folder, "canonical_refund_lines", refunds)
+        control = read_json(folder, "control")
+        control["control_totals_minor"] = {
+            str(c): int(v) for c, v in refunds.groupby("currency")["amount_minor"].sum().items()
+        }
+        write_json(folder, "control", control)
+
+    second = batch_folder(tmp_path / "second", account.id, START, END)
+    run_batch(loader, account, second, taxonomy, policy, tamper=corrected)
+    loader.close()
+    now = dict(conn.execute("SELECT refund_uid::text, amount_minor FROM core.claims").fetchall())
+    refund_now = dict(conn.execute("SELECT refund_uid::text, amount_minor FROM core.refund_lines").fetchall())
+    uid = claimed[0][0]
+    assert refund_now[uid] < claimed[0][1]
+    assert now[uid] < claimed[0][1]  # the claim kept the amount of the refund before its correction
+    old, new = conn.execute(
+        "SELECT old_amount_minor, new_amount_minor FROM core.claim_corrections WHERE refund_uid = %s", (uid,)
+    ).fetchone()
+    assert (old, new) == (claimed[0][1], now[uid])
+    item_now = conn.execute(
+        "SELECT amount_minor FROM core.review_items WHERE refund_uid = %s AND kind = 'refund_decision'",
+        (reviewed[0][0],),
+    ).fetchone()[0]
+    assert item_now == refund_now[reviewed[0][0]] != reviewed[0][1]
+    still_shown = conn.execute(
+        "SELECT amount_minor FROM core.review_items WHERE refund_uid = %s AND kind = 'refund_decision'",
+        (shown,),
+    ).fetchone()[0]
+    assert still_shown == reviewed[1][1] != refund_now[shown]
+    conn.execute("UPDATE core.claims SET state = 'filed' WHERE refund_uid = %s", (uid,))
+    with pytest.raises(
+        psycopg.errors.RaiseException, match="is filed already: only an open one is corrected"
+    ):
+        conn.execute("UPDATE core.claims SET amount_minor = 1 WHERE refund_uid = %s", (uid,))
+
+
+def test_a_refund_the_re_export_no_longer_shows_is_kept_and_put_before_a_person(
+    conn, fx, accounts, taxonomy, policy, tmp_path
+):
+    account = accounts["amazon-eu"]
+    run_batch(conn, account, batch_folder(tmp_path / "first", account.id, START, END), taxonomy, policy)
+    loaded = conn.execute("SELECT count(*) FROM core.refund_lines").fetchone()[0]
+    gone: list[str] = []
+
+    def without_one(folder):  # the channel's re-export of the interval lacks one refund
+        refunds = read_frame(folder, "canonical_refund_lines")
+        gone.append(str(refunds["refund_uid"].iloc[0]))
+        write_frame(folder, "canonical_refund_lines", refunds.iloc[1:])
+        control = read_json(folder, "control")
+        control["control_totals_minor"] = {
+            str(c): int(v) for c, v in refunds.iloc[1:].groupby("currency")["amount_minor"].sum().items()
+        }
+        write_json(folder, "control", control)
+
+    second = batch_folder(tmp_path / "second", account.id, START, END)
+    _, report = run_batch(conn, account, second, taxonomy, policy, tamper=without_one)
+    assert report["refunds_absent_from_reread"] == 1  # silently kept before
+    assert conn.execute("SELECT count(*) FROM core.refund_lines").fetchone()[0] == loaded
+    item = conn.execute(
+        "SELECT refund_uid::text, state, summary FROM core.review_items WHERE kind = 'anomaly'"
+    ).fetchone()
+    assert item[:2] == (gone[0], "open")
+    assert "no longer shows it" in item[2]
+    audited = conn.execute(
+        "SELECT details->>'count' FROM core.audit_log WHERE action = 'refunds_absent_from_reread'"
+    ).fetchone()
+    assert audited == ("1",)
+
+    def without_two(folder):
+        refunds = read_frame(folder, "canonical_refund_lines")
+        write_frame(folder, "canonical_refund_lines", refunds.iloc[2:])
+        control = read_json(folder, "control")
+        control["control_totals_minor"] = {
+            str(c): int(v) for c, v in refunds.iloc[2:].groupby("currency")["amount_minor"].sum().items()
+        }
+        write_json(folder, "control", control)
+
+    third = batch_folder(tmp_path / "third", account.id, START, END)
+    _, report = run_batch(conn, account, third, taxonomy, policy, tamper=without_two)
+    assert report["refunds_absent_from_reread"] == 2
+    assert conn.execute("SELECT count(*) FROM core.review_items WHERE kind = 'anomaly'").fetchone()[0] == 2

@@ -64,11 +64,11 @@ REFUSED_TO_THE_LOADER = [
     "DELETE FROM core.review_answers",
     "DELETE FROM core.decisions",
     "DELETE FROM core.claims",
-    "UPDATE core.claims SET amount_minor = 0",
+    "UPDATE core.claims SET state = 'won'",
     "UPDATE core.quarantine SET reason = ''",
     "DELETE FROM core.quarantine",
     "UPDATE core.batch_ledger SET status = 'loaded'",
-    "UPDATE core.review_items SET summary = 'changed'",
+    "UPDATE core.review_items SET kind = 'anomaly'",
     "ALTER TABLE core.decisions ADD COLUMN x int",
     "DROP VIEW mart.refunds",
     "REFRESH MATERIALIZED VIEW mart.daily_refunds",
@@ -88,6 +88,15 @@ def test_an_answered_review_item_is_not_answered_again_even_by_the_loader(loaded
         loader.execute("UPDATE core.review_items SET state = 'rejected', resolved_by = 'mallory'")
     states = loader.execute("SELECT DISTINCT state, resolved_by FROM core.review_items").fetchall()
     assert states == [("approved", "alice")]
+
+
+def test_the_loader_corrects_a_review_item_only_while_nobody_answered_it(loaded, loader):
+    """A re-export's correction reaches open review items and claims (the loader may update their money);
+    an answered item stays as the person saw it, whoever tries."""
+    with pytest.raises(
+        psycopg.errors.RaiseException, match="is approved already: only an open one is corrected"
+    ):
+        loader.execute("UPDATE core.review_items SET summary = 'changed'")
 
 
 def test_the_pipeline_works_as_the_loader_and_cannot_migrate(loaded, loader):

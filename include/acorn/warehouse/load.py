@@ -44,6 +44,11 @@ class Target:
     key: tuple[str, ...]
     columns: tuple[str, ...]
     on_conflict: str = "update"  # "update" changed rows, or "nothing"
+    #: which existing rows an update may change: a correction of the refund reaches the claim nobody filed and
+    #: the review item nobody was shown yet, never what a person acted on or is looking at
+    update_only_where: str = ""
+    #: the columns an update may change (the others follow from the key); empty: every column but the key
+    updates: tuple[str, ...] = ()
 
 
 TARGETS: dict[str, Target] = {
@@ -167,13 +172,15 @@ TARGETS: dict[str, Target] = {
             "deadline",
             "evidence",
         ),
-        on_conflict="nothing",
+        update_only_where="t.state = 'open'",
+        updates=("counterparty", "currency", "amount_minor", "opens_on", "deadline", "evidence"),
     ),
     "review_items": Target(
         "review_items",
         ("review_item_id",),
         ("review_item_id", "kind", "refund_uid", "summary", "currency", "amount_minor"),
-        on_conflict="nothing",
+        update_only_where="t.state = 'open' AND t.request_id IS NULL",
+        updates=("summary", "currency", "amount_minor"),
     ),
     "quarantine": Target(
         "quarantine",
@@ -255,6 +262,8 @@ class Batch:
     landing_uri: str = ""
     dag_run_id: str | None = None
     actor: str = "acorn"
+    #: whether the batch holds every refund the channel shows for its interval (not files picked by arrival)
+    event_window: bool = True
 
     @cached_property
     def content_hash(self) -> str:
@@ -331,6 +340,8 @@ class LoadResult:
     replay: bool
     inserted: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
+    #: refunds loaded before for this interval that the channel no longer shows
+    absent: int = 0
 
 
 def copy_frame(
@@ -485,10 +496,12 @@ def _upsert(cur: psycopg.Cursor, target: Target, frame: pd.DataFrame, batch_id: 
     if target.on_conflict == "nothing":
         action = sql.SQL("DO NOTHING")
     else:
-        changing = [c for c in cols if c not in target.key]
+        changing = [c for c in cols if c not in target.key and (not target.updates or c in target.updates)]
+        only_where = sql.SQL(f" AND {target.update_only_where}" if target.update_only_where else "")
         action = sql.SQL(
-            "DO UPDATE SET {sets}, batch_id = EXCLUDED.batch_id WHERE ({old}) IS DISTINCT FROM ({new})"
+            "DO UPDATE SET {sets}, batch_id = EXCLUDED.batch_id WHERE ({old}) IS DISTINCT FROM ({new}){only_where}"
         ).format(
+            only_where=only_where,
             sets=sql.SQL(", ").join(
                 sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in changing
             ),
@@ -580,6 +593,8 @@ def _load_batch(conn: psycopg.Connection, batch: Batch) -> LoadResult:
             if frame is None or frame.empty or (held and name not in HELD_LOAD):
                 continue
             result.inserted[name], result.updated[name] = _upsert(cur, TARGETS[name], frame, batch_id)
+        if not held and batch.event_window:
+            result.absent = _report_absent(cur, batch, batch_id)
         _audit(
             cur,
             batch,
@@ -593,6 +608,59 @@ def _load_batch(conn: psycopg.Connection, batch: Batch) -> LoadResult:
             },
         )
     return result
+
+
+def _report_absent(cur: psycopg.Cursor, batch: Batch, batch_id: str) -> int:
+    """Refunds an earlier batch loaded for this interval that this re-read neither loads nor quarantines:
+    kept (a refund does not vanish from the warehouse), audited, and each put before a person as an
+    ``anomaly`` review item, once. Nothing is asked on a first load of an interval."""
+    earlier = cur.execute(
+        "SELECT 1 FROM core.batch_ledger WHERE account_id = %s AND interval_start < %s AND interval_end > %s "
+        "AND batch_id <> %s AND status = 'loaded' LIMIT 1",
+        (batch.account_id, batch.interval_end, batch.interval_start, batch_id),
+    ).fetchone()
+    if earlier is None:
+        return 0
+    refunds = batch.frames.get("refund_lines", pd.DataFrame({"refund_uid": []}))
+    quarantined = batch.frames.get("quarantine", pd.DataFrame({"source_key": []}))
+    present = [str(u) for u in refunds["refund_uid"]]
+    held = [str(k) for k in quarantined.get("source_key", pd.Series(dtype="string")).dropna()]
+    absent = cur.execute(
+        "SELECT refund_uid::text, external_refund_id, currency, amount_minor FROM core.refund_lines "
+        "WHERE account_id = %s AND refunded_at >= %s AND refunded_at < %s "
+        "AND NOT (refund_uid = ANY(%s::uuid[])) AND NOT (external_refund_id = ANY(%s::text[])) "
+        "ORDER BY refunded_at, refund_uid",
+        (batch.account_id, batch.interval_start, batch.interval_end, present, held),
+    ).fetchall()
+    if not absent:
+        return 0
+    sums: dict[str, int] = {}
+    for _uid, _ext, currency, amount in absent:
+        sums[currency] = sums.get(currency, 0) + int(amount)
+    _audit(
+        cur,
+        batch,
+        batch_id,
+        "refunds_absent_from_reread",
+        {"count": len(absent), "amounts_minor": sums, "first": [a[1] for a in absent[:20]]},
+    )
+    cur.executemany(
+        "INSERT INTO core.review_items (review_item_id, batch_id, kind, refund_uid, summary, currency, "
+        "amount_minor) VALUES (%s, %s, 'anomaly', %s, %s, %s, %s) ON CONFLICT (review_item_id) DO NOTHING",
+        [
+            (
+                uid("absent", refund),
+                batch_id,
+                refund,
+                f"refund {ext} ({amount} {currency} minor units) was loaded for this interval but the "
+                "channel's re-export no longer shows it: check it in the channel (kept in the warehouse)",
+                currency,
+                amount,
+            )
+            for refund, ext, currency, amount in absent
+        ],
+    )
+    return len(absent)
 
 
 def _audit(cur: psycopg.Cursor, batch: Batch, batch_id: str, action: str, details: dict) -> None:
