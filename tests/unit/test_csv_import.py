@@ -255,7 +255,11 @@ def test_a_binary_file_is_refused_and_the_files_beside_it_are_read(drop, taxonom
     assert got.quarantine["source_file"].tolist() == ["export.csv"]
 
 
-def test_an_order_or_line_id_repeated_with_other_values_is_held_back_not_joined_to_the_first(drop, taxonomy):
+@pytest.mark.parametrize("block", [csv_import._Rows.BLOCK, 1])
+def test_an_order_or_line_id_repeated_with_other_values_is_held_back_not_joined_to_the_first(
+    drop, taxonomy, monkeypatch, block
+):
+    monkeypatch.setattr(csv_import._Rows, "BLOCK", block)  # 1: the first row already packed into Arrow
     account, folder = drop
     rows = _template_rows()
     header = rows[0].split(",")
@@ -354,8 +358,8 @@ def test_files_are_taken_once_by_name_and_content_whatever_their_modification_ti
         folder, "old.csv", TEMPLATE.read_bytes(), at=START - timedelta(days=30)
     )  # cp -p of last month's export
     put(folder, "now.csv", TEMPLATE.read_bytes().replace(b"RF-", b"NOW-"))
-    assert take("h08", START) == ["now.csv", "old.csv"]  # old.csv was never read before, nor reported
-    assert take("h08", START) == ["now.csv", "old.csv"]  # a re-run of the interval takes what it took
+    assert take("h08", START) == ["old.csv", "now.csv"]  # old.csv was never read before, nor reported
+    assert take("h08", START) == ["old.csv", "now.csv"]  # a re-run of the interval takes what it took
     later = START + timedelta(hours=1)
     put(folder, "now.csv", TEMPLATE.read_bytes().replace(b"RF-", b"NOW-"), at=later + timedelta(minutes=1))
     assert take("h09", later) == []  # touched, same content: taken already
@@ -363,3 +367,29 @@ def test_files_are_taken_once_by_name_and_content_whatever_their_modification_ti
     assert take("h09", later) == ["now.csv"]  # a corrected export under the same name is new
     put(folder, "next.csv", TEMPLATE.read_bytes(), at=later + timedelta(hours=5))
     assert take("h09", later) == ["now.csv"]  # arrived after the interval: a later run's
+
+
+def test_a_run_reads_at_most_its_byte_cap_and_leaves_the_other_files_for_the_next(drop, tmp_path, taxonomy):
+    account, folder = drop
+    size = len(TEMPLATE.read_bytes())
+    options = dataclasses.replace(csv_import.CsvOptions.from_account(account), max_interval_bytes=2 * size)
+    marks = tmp_path / "landing" / "web-shop" / "csv_files_taken"
+    for i, name in enumerate(("c.csv", "a.csv", "b.csv")):  # arrival order c, a, b
+        put(folder, name, TEMPLATE.read_bytes().replace(b"RF-", f"R{i}-".encode()), at=START + timedelta(i))
+    hour, next_hour = START + timedelta(days=3), START + timedelta(days=3, hours=1)
+
+    first = csv_import.fetch(options, hour, next_hour, csv_import.TakenFiles(marks, "h1"))
+    assert [(p.kind, p.request) for p in first.payloads] == [
+        ("csv", "c.csv"), ("csv", "a.csv"), ("csv:deferred", "b.csv")
+    ]  # fmt: skip
+    raw = csv_import.to_raw(account, first, options)
+    assert raw.rejects == []  # not refused: the next run takes it
+    second = csv_import.fetch(
+        options, next_hour, next_hour + timedelta(hours=1), csv_import.TakenFiles(marks, "h2")
+    )
+    assert [(p.kind, p.request) for p in second.payloads] == [("csv", "b.csv")]
+
+    by_mtime = csv_import.fetch(options, START, START + timedelta(days=3))  # no record of taken files
+    refused = csv_import.to_raw(account, by_mtime, options).rejects
+    assert [(r["source_file"], r["field"]) for r in refused] == [("b.csv", "(file)")]
+    assert "max_interval_bytes" in refused[0]["reason"]

@@ -16,12 +16,14 @@ order line and order (see ``include/data/csv_template``).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
+import pyarrow as pa
 
 from acorn.channels.accounts import ChannelAccount
 from acorn.channels.raw import (
@@ -119,7 +122,9 @@ BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "
 C1_CONTROLS = re.compile("[\x80-\x9f]")
 #: no value of the template is longer; a longer field is a broken row (the csv module's own limit)
 FIELD_LIMIT = 128 * 1024
+DECODE_BLOCK = 4 * 2**20
 DELIMITERS = (",", ";", "\t", "|")
+log_ = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,8 @@ class CsvOptions:
     folder: str
     pattern: str = "*.csv"
     max_bytes: int = 200 * 2**20
+    #: what one run reads at most; the files past it are left for the next run (oldest files first)
+    max_interval_bytes: int = 512 * 2**20
     encoding: str | None = None
     delimiter: str | None = None
     decimal_comma: bool | None = None
@@ -144,7 +151,16 @@ class CsvOptions:
             )
         known = {
             k: extra[k]
-            for k in ("folder", "pattern", "max_bytes", "encoding", "delimiter", "decimal_comma", "timezone")
+            for k in (
+                "folder",
+                "pattern",
+                "max_bytes",
+                "max_interval_bytes",
+                "encoding",
+                "delimiter",
+                "decimal_comma",
+                "timezone",
+            )
             if k in extra
         }
         if known.get("timezone"):
@@ -199,19 +215,21 @@ class TakenFiles:
 
 
 def fetch(options: CsvOptions, start: datetime, end: datetime, taken: TakenFiles | None = None) -> PayloadLog:
-    """The files of the drop folder for ``[start, end)``, as received; a file above the limit is logged, not
-    read. With ``taken``: every file no other interval took that arrived before ``end``. Without: the files
-    whose modification time lies in the interval. Two runs of one account at the same time may both take a
-    new file; its rows are loaded once (the load upserts by id)."""
+    """The files of the drop folder for ``[start, end)``, oldest first, as received; a file above
+    ``max_bytes`` is logged, not read. With ``taken``: every file no other interval took that arrived before
+    ``end``, up to ``max_interval_bytes`` in all (the files past it are left untaken, for the next run, and
+    logged as deferred). Without: the files whose modification time lies in the interval (past the cap they are
+    refused). Two runs of one account at the same time may both take a new file; its rows are loaded once
+    (the load upserts by id)."""
     log = PayloadLog()
     lo, hi = start.timestamp(), end.timestamp()
     folder = Path(options.folder).resolve()
     if taken is not None:
         taken.root.mkdir(parents=True, exist_ok=True)
-    for path in sorted(folder.glob(options.pattern)):
-        if not path.resolve().is_relative_to(folder) or not path.is_file():
-            continue  # a link out of the drop folder, or a folder: never read
-        stat = path.stat()
+    files = [p for p in folder.glob(options.pattern) if p.resolve().is_relative_to(folder) and p.is_file()]
+    # a link out of the drop folder, or a folder, is never read
+    taken_bytes = 0
+    for path, stat in sorted(((p, p.stat()) for p in files), key=lambda f: (f[1].st_mtime_ns, f[0].name)):
         if taken is None and not lo <= stat.st_mtime < hi:
             continue
         if taken is not None:
@@ -221,6 +239,18 @@ def fetch(options: CsvOptions, start: datetime, end: datetime, taken: TakenFiles
             if seen is not None and seen["interval"] != taken.interval:
                 continue
         too_large = stat.st_size > options.max_bytes
+        if not too_large and taken_bytes and taken_bytes + stat.st_size > options.max_interval_bytes:
+            note = {"file": path.name, "bytes": stat.st_size, "taken_bytes": taken_bytes}
+            note.update(limit=options.max_interval_bytes, next_run=taken is not None)
+            log.add("csv:deferred", path.name, 429, json.dumps(note))
+            log_.warning(
+                "csv %s: %d bytes would take this run past max_interval_bytes (%d): %s",
+                path.name,
+                stat.st_size,
+                options.max_interval_bytes,
+                "left for the next run" if taken is not None else "refused",
+            )
+            continue
         data = b"" if too_large else path.read_bytes()
         if taken is not None:
             digest = f"size:{stat.st_size}" if too_large else hashlib.sha256(data).hexdigest()
@@ -229,6 +259,7 @@ def fetch(options: CsvOptions, start: datetime, end: datetime, taken: TakenFiles
             taken.record(path.name, stat.st_size, stat.st_mtime_ns, digest, first)
             if first != taken.interval:
                 continue  # the same file again (touched, copied back): taken by that interval
+        taken_bytes += len(data)
         if too_large:
             note = json.dumps({"file": path.name, "bytes": stat.st_size, "limit": options.max_bytes})
             log.add("csv:too_large", path.name, 413, note)
@@ -247,13 +278,31 @@ class FileRefused(Exception):
 
 
 def _decodes(data: bytes, encoding: str) -> str | None:
-    """The text of ``data`` in ``encoding``, or None where it is not: undecodable bytes, or C1 control
-    characters, which no export means (they are what the other single-byte encodings' letters become)."""
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        return None
-    return None if C1_CONTROLS.search(text) else text
+    """A digest of ``data``'s text in ``encoding``, or None where it has none: undecodable bytes, or C1
+    control characters, which no export means (they are what the other single-byte encodings' letters
+    become). Decoded a block at a time: the file's text is never held whole."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    digest = hashlib.blake2b(digest_size=16)
+    for at in range(0, len(data) or 1, DECODE_BLOCK):
+        try:
+            text = decoder.decode(data[at : at + DECODE_BLOCK], final=at + DECODE_BLOCK >= len(data))
+        except UnicodeDecodeError:
+            return None
+        if C1_CONTROLS.search(text):
+            return None
+        digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _first_undecodable(data: bytes, encoding: str) -> int | None:
+    """The offset of the first byte that is not ``encoding``, if any."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    for at in range(0, len(data) or 1, DECODE_BLOCK):
+        try:
+            decoder.decode(data[at : at + DECODE_BLOCK], final=at + DECODE_BLOCK >= len(data))
+        except UnicodeDecodeError as exc:
+            return at + exc.start
+    return None
 
 
 def detect_encoding(data: bytes, configured: str | None = None) -> str:
@@ -291,45 +340,52 @@ def _decimal_comma(value: str) -> str:
     return value.replace(".", "").replace(",", ".") if "," in value else value
 
 
+def _text(data: bytes, encoding: str) -> io.TextIOWrapper:
+    """The file's text, decoded as it is read (line ends as written)."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+
+
 def _read(data: bytes, options: CsvOptions) -> tuple[str, str, list[str], Iterator[Record]]:
-    """Encoding, delimiter, header and the records of one file; a file that cannot be read is refused."""
+    """Encoding, delimiter, header and the records of one file, read as a stream; a file that cannot be read
+    is refused."""
     encoding = detect_encoding(data, options.encoding)
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise FileRefused(
-            "encoding", f"not {encoding} (byte {exc.start}); set the account's encoding"
-        ) from None
-    text = text.removeprefix("\ufeff")
+    bad = _first_undecodable(data, encoding)
+    if bad is not None:
+        raise FileRefused("encoding", f"not {encoding} (byte {bad}); set the account's encoding")
+    text = _text(data, encoding)
+    header_line = text.readline().removeprefix("\ufeff")
     # the header names the template's columns, so the delimiter is the candidate it holds most of
-    first_line = text.split("\n", 1)[0]
-    delimiter = options.delimiter or max(DELIMITERS, key=first_line.count)
-    header_line = io.StringIO(text, newline="").readline()
+    delimiter = options.delimiter or max(DELIMITERS, key=header_line.split("\n", 1)[0].count)
     header = [h.strip().lower() for h in next(csv.reader([header_line], delimiter=delimiter), [])]
-    return encoding, delimiter, header, _records(text, delimiter)
+    return encoding, delimiter, header, _records(text, delimiter, len(data), lambda: _text(data, encoding))
 
 
 #: one record after the header: its first line in the file, its fields, and what makes it unreadable
 Record = tuple[int, list[str], str | None]
 
 
-def _records(text: str, delimiter: str) -> Iterator[Record]:
-    """Every record after the header. No value of the template spans lines, so a record the csv module reads
-    over several lines is an unbalanced quote that swallowed the lines after it: each of those lines is read
-    on its own instead, and the lines with the odd quote are reported. A field above ``FIELD_LIMIT``
-    characters is reported on its row; the csv module would refuse the whole file."""
-    previous = csv.field_size_limit(max(FIELD_LIMIT, len(text)) + 1)
+def _records(
+    text: io.TextIOBase, delimiter: str, size: int, reopen: Callable[[], io.TextIOBase]
+) -> Iterator[Record]:
+    """Every record after the header (``text`` stands after it). No value of the template spans lines, so a
+    record the csv module reads over several lines is an unbalanced quote that swallowed the lines after it:
+    each of those lines is read on its own instead (from a second reading of the file, ``reopen``), and the
+    lines with the odd quote are reported. A field above ``FIELD_LIMIT`` characters is reported on its row;
+    the csv module would refuse the whole file."""
+    previous = csv.field_size_limit(max(FIELD_LIMIT, size) + 1)
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        next(reader, None)
-        lines: list[str] | None = None
-        last = reader.line_num
+        reader = csv.reader(text, delimiter=delimiter)
+        lines: Iterator[tuple[int, str]] | None = None
+        last = 1
         for fields in reader:
-            first, last = last + 1, reader.line_num
+            first, last = last + 1, reader.line_num + 1
             if last > first and any("\n" in v or "\r" in v for v in fields):
-                lines = lines or io.StringIO(text, newline="").readlines()
-                for number in range(first, last + 1):
-                    yield _line_alone(number, lines[number - 1], delimiter)
+                lines = lines or enumerate(reopen(), start=1)
+                for number, line in lines:
+                    if number >= first:
+                        yield _line_alone(number, line, delimiter)
+                    if number == last:
+                        break
                 continue
             yield first, fields, _too_long(fields)
     finally:
@@ -385,9 +441,21 @@ def to_raw(account: ChannelAccount, log: PayloadLog, options: CsvOptions | None 
     with other values, a time without a zone) is reported with its file, line and field."""
     options = options or CsvOptions(folder="")
     zone = ZoneInfo(options.timezone) if options.timezone else None
-    frames: dict[str, list[dict[str, Any]]] = {"orders": [], "order_lines": [], "refunds": []}
+    frames = {
+        "orders": _Rows(RAW_ORDER_COLUMNS, check_repeats=True),
+        "order_lines": _Rows(RAW_LINE_COLUMNS, check_repeats=True),
+        "refunds": _Rows(RAW_REFUND_COLUMNS),
+    }
     rejects: list[dict[str, Any]] = []
     for p in log.payloads:
+        if p.kind == "csv:deferred" and not json.loads(p.body)["next_run"]:
+            info = json.loads(p.body)
+            reason = (
+                f"this run already read {info['taken_bytes']} bytes; {info['bytes']} more would pass "
+                f"max_interval_bytes ({info['limit']})"
+            )
+            rejects.append(_reject(info["file"], 0, None, "(file)", reason, {"file": info["file"]}))
+            continue
         if p.kind == "csv:too_large":
             info = json.loads(p.body)
             reason = f"file of {info['bytes']} bytes is above the limit of {info['limit']}; split it"
@@ -403,7 +471,7 @@ def to_raw(account: ChannelAccount, log: PayloadLog, options: CsvOptions | None 
             continue
         source = f"{p.request} ({encoding})"
         comma = options.decimal_comma if options.decimal_comma is not None else delimiter == ";"
-        seen: dict[str, dict[str, tuple[tuple, int]]] = {"orders": {}, "order_lines": {}}
+        seen: dict[str, dict[str, int]] = {"orders": {}, "order_lines": {}}
         for number, values, problem in records:
             if problem is None and not any(v.strip() for v in values):
                 continue
@@ -417,15 +485,15 @@ def to_raw(account: ChannelAccount, log: PayloadLog, options: CsvOptions | None 
             bad = _row_problem(record, zone)
             if bad is None:
                 out = _split(record, comma, zone)
-                bad = _repeats(out, seen, number)
+                bad = _repeats(out, seen, number, frames)
             if bad is not None:
                 rejects.append(_reject(source, number, record.get("refund_id"), *bad, record))
                 continue
             for entity, row in out.items():
-                frames[entity].append({**row, "_source_file": source, "_source_row": number})
-    orders = _frame(frames["orders"], RAW_ORDER_COLUMNS, "external_order_id")
-    lines = _frame(frames["order_lines"], RAW_LINE_COLUMNS, "external_line_id")
-    refunds = _frame(frames["refunds"], RAW_REFUND_COLUMNS, None)
+                frames[entity].append(row, source, number)
+    orders = frames["orders"].frame(unique="external_order_id")
+    lines = frames["order_lines"].frame(unique="external_line_id")
+    refunds = frames["refunds"].frame()
     return RawBatch(
         account_id=account.id,
         channel=account.channel,
@@ -476,10 +544,11 @@ def _split(record: dict[str, str], comma: bool, zone: ZoneInfo | None) -> dict[s
 
 
 def _repeats(
-    out: dict[str, dict[str, Any]], seen: dict[str, dict[str, tuple[tuple, int]]], number: int
+    out: dict[str, dict[str, Any]], seen: dict[str, dict[str, int]], number: int, frames: dict[str, _Rows]
 ) -> tuple[str, str] | None:
     """A row may repeat an order or an order line of an earlier row (several refunded lines, several refunds
-    of one line) only with the same values: otherwise its refund would be joined to the other row's line."""
+    of one line) only with the same values: otherwise its refund would be joined to the other row's line.
+    An id's first row is remembered by where it is kept (its values' digest beside it), not by its values."""
     for entity, key, column in (
         ("orders", "external_order_id", "order_id"),
         ("order_lines", "external_line_id", "line_id"),
@@ -487,28 +556,87 @@ def _repeats(
         row = out[entity]
         if row[key] is None:
             continue
-        values = tuple(row.values())
-        first = seen[entity].setdefault(row[key], (values, number))
-        if first[0] != values:
-            differs = next(k for k, a, b in zip(row, first[0], values, strict=True) if a != b)
+        rows = frames[entity]
+        first = seen[entity].get(row[key])
+        if first is not None and rows.digest(first) != _digest(row):
+            kept = rows.row(first)
+            differs = next(k for k in row if row[k] != kept.get(k))
             differs = COLUMN_OF.get((entity, differs), differs)
             return (
                 column,
-                f"{row[key]} repeats line {first[1]}'s {entity[:-1].replace('_', ' ')} with another {differs}",
+                f"{row[key]} repeats line {kept['_source_row']}'s {entity[:-1].replace('_', ' ')} with "
+                f"another {differs}",
             )
+    for entity, key in (("orders", "external_order_id"), ("order_lines", "external_line_id")):
+        if out[entity][key] is not None:  # the row is kept: it is the first of its ids not seen before
+            seen[entity].setdefault(out[entity][key], len(frames[entity]))
     return None
 
 
-def _frame(rows: list[dict[str, Any]], columns: list[str], unique: str | None) -> pd.DataFrame:
-    """Template rows -> a contract frame that keeps each row's file and line; an order (or line) that several
-    rows repeat is kept once, from its first row."""
-    frame = pd.DataFrame(rows, columns=[*columns, "_source_file", "_source_row"])
-    if unique is not None and len(frame):
-        frame = frame.drop_duplicates(subset=[unique], keep="first")
-    text = frame[columns].astype("string")
-    text["_source_file"] = frame["_source_file"].astype("string")
-    text["_source_row"] = frame["_source_row"].astype("int64")
-    return text.reset_index(drop=True)
+def _digest(row: dict[str, Any]) -> bytes:
+    return hashlib.blake2b("\x1f".join(map(repr, row.values())).encode(), digest_size=16).digest()
+
+
+class _Rows:
+    """The rows of one contract frame, gathered column by column and packed into Arrow text a block at a time:
+    a file's rows never live as Python objects beyond one block, and the frame is the blocks (not a copy)."""
+
+    BLOCK = 32_768
+
+    def __init__(self, columns: list[str], *, check_repeats: bool = False) -> None:
+        self.check_repeats = check_repeats
+        self.columns = [*columns, "_source_file", "_source_row"]
+        self.blocks: dict[str, list[pa.Array]] = {c: [] for c in self.columns}
+        self.open: dict[str, list[Any]] = {c: [] for c in self.columns}
+        self.count = 0
+        self.digests = bytearray()  # 16 bytes per row, where repeats are checked
+
+    def __len__(self) -> int:
+        return self.count
+
+    def append(self, row: dict[str, Any], source: str, number: int) -> None:
+        for column in self.columns[:-2]:
+            self.open[column].append(row.get(column))
+        self.open["_source_file"].append(source)
+        self.open["_source_row"].append(number)
+        if self.check_repeats:
+            self.digests += _digest(row)
+        self.count += 1
+        if len(self.open["_source_row"]) == self.BLOCK:
+            self._pack()
+
+    def _pack(self) -> None:
+        for column, values in self.open.items():
+            kind = pa.int64() if column == "_source_row" else pa.large_string()
+            self.blocks[column].append(pa.array(values, type=kind))
+        self.open = {c: [] for c in self.columns}
+
+    def digest(self, index: int) -> bytes:
+        return bytes(self.digests[16 * index : 16 * index + 16])
+
+    def row(self, index: int) -> dict[str, Any]:
+        """The values of the ``index``-th row appended (a missing value as None)."""
+        block, at = divmod(index, self.BLOCK)
+        if block == len(self.blocks["_source_row"]):
+            return {c: self.open[c][at] for c in self.columns}
+        return {c: self.blocks[c][block][at].as_py() for c in self.columns}
+
+    def frame(self, unique: str | None = None) -> pd.DataFrame:
+        """The contract frame, each row with its file and line; an order (or line) that several rows repeat is
+        kept once, from its first row."""
+        if self.open["_source_row"] or not self.blocks["_source_row"]:
+            self._pack()
+        columns = {c: pa.chunked_array(self.blocks.pop(c)) for c in self.columns}
+        frame = pd.DataFrame(
+            {
+                c: pd.arrays.ArrowStringArray(v) if c != "_source_row" else v.to_numpy()
+                for c, v in columns.items()
+            },
+            columns=self.columns,
+        )
+        if unique is not None and len(frame):
+            frame = frame.drop_duplicates(subset=[unique], keep="first")
+        return frame.reset_index(drop=True)
 
 
 def _reject(
