@@ -348,7 +348,14 @@ def load_stage(
         "review_items": len(review),
         "review_minor": sums_by_currency(review.dropna(subset=["currency"])) if len(review) else {},
         "refunds_absent_from_reread": result.absent,
+        "withdrawn": result.withdrawn,
     }
+    if result.withdrawn:
+        log.info(
+            "load %s: withdrawn what the new decisions no longer derive: %s",
+            account_id,
+            ", ".join(f"{n} open {name.replace('_', ' ')}" for name, n in result.withdrawn.items()),
+        )
     if result.absent:
         log.warning(
             "load %s: %d refunds loaded before for this interval are absent from this re-read; kept, and each "

@@ -486,3 +486,52 @@ def test_a_refund_the_re_export_no_longer_shows_is_kept_and_put_before_a_person(
     _, report = run_batch(conn, account, third, taxonomy, policy, tamper=without_two)
     assert report["refunds_absent_from_reread"] == 2
     assert conn.execute("SELECT count(*) FROM core.review_items WHERE kind = 'anomaly'").fetchone()[0] == 2
+
+
+def test_what_a_new_decision_no_longer_derives_is_withdrawn_not_left_open(
+    conn, loader_dsn, fx, accounts, taxonomy, policy, tmp_path
+):
+    from acorn.policy.rules import load_policy
+    from acorn.settings import load_settings
+
+    text = load_settings().policy_file.read_text(encoding="utf-8")
+    claimed_as = 'outcome: claim\n    why: "someone else should bear this cost: open a claim"'
+    assert claimed_as in text
+    no_claims = tmp_path / "policy.yaml"  # ops turn claims into reviews: a new policy (content) version
+    no_claims.write_text(text.replace(claimed_as, 'outcome: review\n    why: "check before claiming"'))
+    reviewing = load_policy(no_claims)
+    account = accounts["amazon-eu"]
+    loader = psycopg.connect(loader_dsn, autocommit=True)
+    run_batch(loader, account, batch_folder(tmp_path / "a", account.id, START, END), taxonomy, policy)
+    claims = dict(conn.execute("SELECT claim_id::text, amount_minor FROM core.claims").fetchall())
+    items = conn.execute("SELECT count(*) FROM core.review_items WHERE kind = 'refund_decision'").fetchone()[
+        0
+    ]
+    assert claims
+    assert items
+    filed = next(iter(claims))  # a person filed this one already: it stays as it is
+    conn.execute("UPDATE core.claims SET state = 'filed' WHERE claim_id = %s", (filed,))
+
+    _, report = run_batch(
+        loader, account, batch_folder(tmp_path / "b", account.id, START, END), taxonomy, reviewing
+    )
+    loader.close()
+    states = dict(conn.execute("SELECT claim_id::text, state FROM core.claims").fetchall())
+    assert states == {c: "filed" if c == filed else "withdrawn" for c in claims}  # all left open before
+    open_items = conn.execute(
+        "SELECT count(*) FROM core.review_items WHERE kind = 'refund_decision' AND state = 'open'"
+    ).fetchone()[0]
+    withdrawn_items = conn.execute(
+        "SELECT count(*) FROM core.review_items WHERE kind = 'refund_decision' AND state = 'withdrawn'"
+    ).fetchone()[0]
+    assert withdrawn_items == items  # the old version's questions: a person was asked twice before
+    assert open_items == report["review_items"] > items  # the new version asks anew, claims now included
+    assert report["withdrawn"] == {"claims": len(claims) - 1, "review_items": items}
+    audit = conn.execute(
+        "SELECT details->>'count' FROM core.audit_log WHERE action = 'claims_withdrawn'"
+    ).fetchone()
+    assert audit == (str(len(claims) - 1),)
+    with pytest.raises(psycopg.errors.RaiseException, match="cannot go from withdrawn to filed"):
+        conn.execute("UPDATE core.claims SET state = 'filed' WHERE state = 'withdrawn'")
+    with pytest.raises(psycopg.errors.RaiseException, match="cannot go from filed to open"):
+        conn.execute("UPDATE core.claims SET state = 'open' WHERE claim_id = %s", (filed,))

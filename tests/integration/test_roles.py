@@ -64,7 +64,7 @@ REFUSED_TO_THE_LOADER = [
     "DELETE FROM core.review_answers",
     "DELETE FROM core.decisions",
     "DELETE FROM core.claims",
-    "UPDATE core.claims SET state = 'won'",
+    "UPDATE core.claims SET claim_type = 'other'",
     "UPDATE core.quarantine SET reason = ''",
     "DELETE FROM core.quarantine",
     "UPDATE core.batch_ledger SET status = 'loaded'",

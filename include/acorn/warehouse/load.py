@@ -342,6 +342,8 @@ class LoadResult:
     updated: dict[str, int] = field(default_factory=dict)
     #: refunds loaded before for this interval that the channel no longer shows
     absent: int = 0
+    #: open claims and review items withdrawn because the refund's new decision no longer derives them
+    withdrawn: dict[str, int] = field(default_factory=dict)
 
 
 def copy_frame(
@@ -593,6 +595,8 @@ def _load_batch(conn: psycopg.Connection, batch: Batch) -> LoadResult:
             if frame is None or frame.empty or (held and name not in HELD_LOAD):
                 continue
             result.inserted[name], result.updated[name] = _upsert(cur, TARGETS[name], frame, batch_id)
+        if not held:
+            result.withdrawn = _withdraw_replaced(cur, batch, batch_id)
         if not held and batch.event_window:
             result.absent = _report_absent(cur, batch, batch_id)
         _audit(
@@ -608,6 +612,45 @@ def _load_batch(conn: psycopg.Connection, batch: Batch) -> LoadResult:
             },
         )
     return result
+
+
+def _withdraw_replaced(cur: psycopg.Cursor, batch: Batch, batch_id: str) -> dict[str, int]:
+    """Open claims and open review items of the refunds this batch decided that their decision now no longer
+    derives (a corrected refund decided review instead of claim; the item of an earlier policy version):
+    withdrawn, audited with their money, so that nobody files a claim or answers a question that no longer
+    stands. What a person filed or answered is not touched (the warehouse refuses it)."""
+    decisions = batch.frames.get("decisions")
+    if decisions is None or decisions.empty:
+        return {}
+    decided = decisions["refund_uid"].astype(str).unique().tolist()
+    keep: dict[str, list[str]] = {}
+    for name, key in (("claims", "claim_id"), ("review_items", "review_item_id")):
+        frame = batch.frames.get(name)
+        keep[name] = [] if frame is None or frame.empty else frame[key].astype(str).tolist()
+    withdrawn = {
+        "claims": cur.execute(
+            "UPDATE core.claims SET state = 'withdrawn', withdrawn_at = now() WHERE state = 'open' "
+            "AND refund_uid = ANY(%s::uuid[]) AND NOT (claim_id = ANY(%s::uuid[])) "
+            "RETURNING claim_id::text, currency, amount_minor",
+            (decided, keep["claims"]),
+        ).fetchall(),
+        "review_items": cur.execute(
+            "UPDATE core.review_items SET state = 'withdrawn', resolved_at = now(), resolved_by = %s "
+            "WHERE state = 'open' AND kind = 'refund_decision' AND refund_uid = ANY(%s::uuid[]) "
+            "AND NOT (review_item_id = ANY(%s::uuid[])) RETURNING review_item_id::text, currency, amount_minor",
+            (batch.actor, decided, keep["review_items"]),
+        ).fetchall(),
+    }
+    for name, rows in withdrawn.items():
+        if rows:
+            sums: dict[str, int] = {}
+            for _id, currency, amount in rows:
+                sums[currency] = sums.get(currency, 0) + int(amount or 0)
+            _audit(cur, batch, batch_id, f"{name}_withdrawn", {
+                "count": len(rows), "amounts_minor": sums, "ids": [r[0] for r in rows],
+                "reason": "the refund's new decision no longer derives it",
+            })  # fmt: skip
+    return {name: len(rows) for name, rows in withdrawn.items() if rows}
 
 
 def _report_absent(cur: psycopg.Cursor, batch: Batch, batch_id: str) -> int:

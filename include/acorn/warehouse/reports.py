@@ -85,7 +85,8 @@ def pipeline_summary(conn: psycopg.Connection) -> dict:
         "GROUP BY 1"
     ).fetchall()
     claims = q(
-        "SELECT claim_type, count(*), currency, sum(amount_minor) FROM core.claims GROUP BY 1, 3 ORDER BY 1, 3"
+        "SELECT claim_type, count(*), currency, sum(amount_minor) FROM core.claims WHERE state <> 'withdrawn' "
+        "GROUP BY 1, 3 ORDER BY 1, 3"
     ).fetchall()
     reviews = dict(q("SELECT state, count(*) FROM core.review_items GROUP BY 1").fetchall())
     credit_notes = q(f"SELECT count(*) FILTER (WHERE credit_note_required) FROM {current}").fetchone()[0]

@@ -28,12 +28,13 @@ LEFT JOIN LATERAL (
     SELECT sum(x.amount_minor) AS reimbursed_minor, count(*) AS reimbursements, max(x.posted_at) AS last_reimbursed_at
     FROM core.reimbursements x
     WHERE x.account_id = rl.account_id AND x.external_order_id = o.external_order_id AND x.currency = cl.currency
-) r ON true;
+) r ON true
+WHERE cl.state <> 'withdrawn';
 COMMENT ON VIEW mart.claim_recovery IS 'Each claim with what Amazon already reimbursed for its order: reimbursed, partly, to claim, or expired.';
 COMMENT ON COLUMN mart.claim_recovery.claim_id IS 'ACORN id of the claim.';
 COMMENT ON COLUMN mart.claim_recovery.claim_type IS 'fba_warehouse_damage, fba_customer_return, carrier_claim, safet_claim, a_to_z_appeal.';
 COMMENT ON COLUMN mart.claim_recovery.counterparty IS 'Who should pay: marketplace or carrier.';
-COMMENT ON COLUMN mart.claim_recovery.state IS 'The claim''s work state (open, filed, won, lost, expired).';
+COMMENT ON COLUMN mart.claim_recovery.state IS 'The claim''s work state (open, filed, won, lost, expired; a claim withdrawn because its refund was decided again is left out).';
 COMMENT ON COLUMN mart.claim_recovery.account_id IS 'Channel account.';
 COMMENT ON COLUMN mart.claim_recovery.external_order_id IS 'The channel''s order id (Amazon order id).';
 COMMENT ON COLUMN mart.claim_recovery.currency IS 'Claim currency.';
