@@ -212,6 +212,7 @@ def _parse(
     """Parse every raw column that carries a canonical field name, by the field's kind."""
     out: dict[str, pd.Series] = {}
     exps = None  # each row's currency exponent, looked up at the first money column
+    given: dict[str, pd.Series] = {}  # of a field with default_from, the rows that gave their own value
     if currency is not None:
         known = currency.isin(list(CURRENCY_EXPONENT))
         errors.add("currency", ~known & currency.notna(), "unknown currency code")
@@ -222,16 +223,33 @@ def _parse(
             src = raw[f.name]
         elif f.default is not None:  # a raw frame of before the field existed
             src = pd.Series(f.default, index=raw.index, dtype="string")
+        elif f.default_from is not None and f.default_from in raw:
+            src = raw[f.default_from]
         else:
             continue
         text = _clean_text(src)
         if f.default is not None:
             text = text.fillna(f.default)
+        if f.default_from is not None and f.default_from in raw:
+            gave = f.name in raw or f.name.removesuffix("_minor") in raw
+            given[f.name] = text.notna() if gave else pd.Series(False, index=text.index)
+            text = text.fillna(_clean_text(raw[f.default_from]))
         missing = text.isna()
         if f.required:
             errors.add(f.name, missing, "missing")
         if f.kind == "text":
             out[f.name] = text
+        elif f.kind == "money" and f.currency_field is not None:
+            # only what the channel gave is checked here: a value taken from the row's own is checked there
+            other = out[f.currency_field]
+            own_currency = given.get(f.currency_field, other.notna())
+            errors.add(
+                f.currency_field, ~other.isin(list(CURRENCY_EXPONENT)) & own_currency, "unknown currency code"
+            )
+            minor, err = parse_minor(text, row_exponents(other))
+            own = given.get(f.name, ~missing)
+            errors.add(f.name, err.notna() & ~missing & own & (err != "unknown currency"), err.fillna(""))
+            out[f.name] = minor
         elif f.kind == "money":
             exps = row_exponents(currency) if exps is None else exps
             minor, err = parse_minor(text, exps)

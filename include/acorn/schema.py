@@ -41,6 +41,10 @@ class Field:
     required: bool = True
     #: the value a missing one takes (a channel that has no such figure), instead of a quarantine
     default: str | None = None
+    #: the raw column a missing value is taken from (presentment money: the shop's where the buyer paid in it)
+    default_from: str | None = None
+    #: a money field in another currency than the row's: the field holding it
+    currency_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,12 @@ REFUND_LINES = Entity(
         # the buyer's refund includes it, the seller's cost does not
         Field("tax_withheld_minor", "money", default="0"),
         Field("amount_minor", "money"),
+        # what the buyer got back in the currency they paid in (Shopify's presentment money); the row's own
+        # currency and amount where the channel has one currency only
+        Field("presentment_currency", "text", default_from="currency"),
+        Field(
+            "presentment_amount_minor", "money", default_from="amount", currency_field="presentment_currency"
+        ),
         Field("raw_reason", "text", required=False),
         # always set by the taxonomy; a refund the channel gives no reason for is UNMAPPED (and reviewed)
         Field("reason", "text", required=False),

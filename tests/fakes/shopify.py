@@ -3,10 +3,14 @@
 It reads the query's variables (``first``, ``after``, and the ``updated_at`` bounds in ``query``), answers
 with documented shapes (``gid://`` ids, MoneyBag ``shopMoney``, ``extensions.cost.throttleStatus``), runs a
 leaky bucket of query points and answers ``THROTTLED`` when asked to (see :class:`FakeChannel` for 5xx).
+With ``nested_page`` set, every nested list (line items, refund line items, shipping lines, transactions,
+return line items) is cut to pages of that size, as Shopify cuts them at their ``first``, and the rest is
+served by ``node(id:)`` queries with the list's cursor.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import defaultdict
 from decimal import Decimal
@@ -29,6 +33,7 @@ class FakeShopify(FakeChannel):
         self.available = 1000.0
         self.restore_rate = 100.0
         self.throttle_at: set[int] = set()
+        self.nested_page: int | None = None
         self.nodes = self._build(data)
         super().__init__()
 
@@ -105,6 +110,7 @@ class FakeShopify(FakeChannel):
                 "nodes": [{"kind": "REFUND", "status": "SUCCESS", "amountSet": _bag(r["amount"], ccy)}]
             },
             "return": {
+                "id": f"gid://shopify/Return/{r['external_refund_id']}",
                 "closedAt": r["return_received_at"],
                 "returnLineItems": {
                     "nodes": [
@@ -150,11 +156,14 @@ class FakeShopify(FakeChannel):
                     "extensions": {"cost": self._cost()},
                 },
             )
-        variables = request.json()["variables"]
+        asked = request.json()
+        variables = asked["variables"]
+        if "AcornMore" in asked["query"]:
+            return self._more(asked["query"], variables)
         lo, hi = BOUNDS.search(variables["query"]).groups()
         found = [n for n in self.nodes if lo <= n["updatedAt"] and (hi is None or n["updatedAt"] < hi)]
         offset = int(variables.get("after") or 0)
-        chunk = found[offset : offset + int(variables["first"])]
+        chunk = [self._cut(n) for n in found[offset : offset + int(variables["first"])]]
         end = offset + len(chunk)
         self.available = max(0.0, self.available - QUERY_COST) + self.restore_rate
         body = {
@@ -167,3 +176,38 @@ class FakeShopify(FakeChannel):
             "extensions": {"cost": self._cost()},
         }
         return Response(200, body)
+
+    def _lists(self, order: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+        found = [(order["id"], "lineItems", order["lineItems"])]
+        for refund in order["refunds"]:
+            for name in ("refundLineItems", "refundShippingLines", "transactions"):
+                found.append((refund["id"], name, refund[name]))
+            if refund["return"]:
+                found.append((refund["return"]["id"], "returnLineItems", refund["return"]["returnLineItems"]))
+        return found
+
+    def _page(self, nodes: list[dict[str, Any]], offset: int) -> dict[str, Any]:
+        size = self.nested_page or len(nodes) or 1
+        end = offset + size
+        return {
+            "pageInfo": {"hasNextPage": end < len(nodes), "endCursor": str(end)},
+            "nodes": nodes[offset:end],
+        }
+
+    def _cut(self, order: dict[str, Any]) -> dict[str, Any]:
+        if not self.nested_page:
+            return order
+        order = copy.deepcopy(order)
+        for _, _, conn in self._lists(order):
+            conn.update(self._page(conn["nodes"], 0))
+        return order
+
+    def _more(self, query: str, variables: dict[str, Any]) -> Response:
+        name = re.search(r"\{ (\w+)\(first: \d+, after: \$after\)", query).group(1)
+        for order in self.nodes:
+            for owner, listed, conn in self._lists(order):
+                if owner == variables["id"] and listed == name:
+                    page = self._page(conn["nodes"], int(variables["after"]))
+                    body = {"data": {"node": {name: page}}, "extensions": {"cost": self._cost()}}
+                    return Response(200, body)
+        return Response(200, {"data": {"node": None}, "extensions": {"cost": self._cost()}})

@@ -441,6 +441,17 @@ def test_a_corrected_refund_corrects_its_open_claim_and_review_item_not_what_a_p
         conn.execute("UPDATE core.claims SET amount_minor = 1 WHERE refund_uid = %s", (uid,))
 
 
+def _keep_refunds_from(folder, first: int) -> None:
+    """The batch as a re-export that lacks its first refunds, its control total with it."""
+    refunds = read_frame(folder, "canonical_refund_lines").iloc[first:]
+    write_frame(folder, "canonical_refund_lines", refunds)
+    control = read_json(folder, "control")
+    control["control_totals_minor"] = {
+        str(c): int(v) for c, v in refunds.groupby("currency")["amount_minor"].sum().items()
+    }
+    write_json(folder, "control", control)
+
+
 def test_a_refund_the_re_export_no_longer_shows_is_kept_and_put_before_a_person(
     conn, fx, accounts, taxonomy, policy, tmp_path
 ):
@@ -450,14 +461,8 @@ def test_a_refund_the_re_export_no_longer_shows_is_kept_and_put_before_a_person(
     gone: list[str] = []
 
     def without_one(folder):  # the channel's re-export of the interval lacks one refund
-        refunds = read_frame(folder, "canonical_refund_lines")
-        gone.append(str(refunds["refund_uid"].iloc[0]))
-        write_frame(folder, "canonical_refund_lines", refunds.iloc[1:])
-        control = read_json(folder, "control")
-        control["control_totals_minor"] = {
-            str(c): int(v) for c, v in refunds.iloc[1:].groupby("currency")["amount_minor"].sum().items()
-        }
-        write_json(folder, "control", control)
+        gone.append(str(read_frame(folder, "canonical_refund_lines")["refund_uid"].iloc[0]))
+        _keep_refunds_from(folder, 1)
 
     second = batch_folder(tmp_path / "second", account.id, START, END)
     _, report = run_batch(conn, account, second, taxonomy, policy, tamper=without_one)
@@ -473,17 +478,8 @@ def test_a_refund_the_re_export_no_longer_shows_is_kept_and_put_before_a_person(
     ).fetchone()
     assert audited == ("1",)
 
-    def without_two(folder):
-        refunds = read_frame(folder, "canonical_refund_lines")
-        write_frame(folder, "canonical_refund_lines", refunds.iloc[2:])
-        control = read_json(folder, "control")
-        control["control_totals_minor"] = {
-            str(c): int(v) for c, v in refunds.iloc[2:].groupby("currency")["amount_minor"].sum().items()
-        }
-        write_json(folder, "control", control)
-
     third = batch_folder(tmp_path / "third", account.id, START, END)
-    _, report = run_batch(conn, account, third, taxonomy, policy, tamper=without_two)
+    _, report = run_batch(conn, account, third, taxonomy, policy, tamper=lambda f: _keep_refunds_from(f, 2))
     assert report["refunds_absent_from_reread"] == 2
     assert conn.execute("SELECT count(*) FROM core.review_items WHERE kind = 'anomaly'").fetchone()[0] == 2
 
@@ -535,3 +531,19 @@ def test_what_a_new_decision_no_longer_derives_is_withdrawn_not_left_open(
         conn.execute("UPDATE core.claims SET state = 'filed' WHERE state = 'withdrawn'")
     with pytest.raises(psycopg.errors.RaiseException, match="cannot go from filed to open"):
         conn.execute("UPDATE core.claims SET state = 'open' WHERE claim_id = %s", (filed,))
+
+
+def test_a_single_currency_channels_refunds_were_presented_in_their_own_currency(
+    conn, fx, accounts, taxonomy, policy, tmp_path
+):
+    account = accounts["amazon-jp"]
+    run_batch(conn, account, batch_folder(tmp_path, account.id, START, END), taxonomy, policy)
+    rows = conn.execute(
+        "SELECT currency, amount_minor, presentment_currency, presentment_amount_minor FROM core.refund_lines"
+    ).fetchall()
+    assert rows
+    assert all((c, a) == (pc, pa) for c, a, pc, pa in rows)
+    mart = conn.execute(
+        "SELECT presentment_currency, sum(presentment_amount) = sum(amount) FROM mart.refunds GROUP BY 1"
+    ).fetchall()
+    assert mart == [("JPY", True)]

@@ -62,6 +62,8 @@ def case(**kw) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         "restocking_fee_minor": 0,
         "tax_withheld_minor": 0,
         "amount_minor": 11900,
+        "presentment_currency": "EUR",
+        "presentment_amount_minor": 11900,
         "raw_reason": "DEFECTIVE",
         "reason": "DEFECTIVE",
         "disposition": "SELLABLE",

@@ -193,9 +193,8 @@ def test_only_the_intervals_refunds_are_read_and_a_past_interval_sees_orders_cha
     assert got.quarantine.empty
 
 
-def test_an_order_with_more_line_items_than_one_page_is_held_back_whole_with_its_refunds_money(
-    shop, taxonomy
-):
+def _windowed_log():
+    """A payload log of a fetch of 10:00-14:00 on 20 November, before its pages."""
     from acorn.connectors.payloads import PayloadLog
 
     log = PayloadLog()
@@ -205,6 +204,14 @@ def test_an_order_with_more_line_items_than_one_page_is_held_back_whole_with_its
         200,
         json.dumps({"start": "2026-11-20T10:00:00Z", "end": "2026-11-20T14:00:00Z"}),
     )
+    return log
+
+
+def test_an_order_with_more_line_items_than_one_page_is_held_back_whole_with_its_refunds_money(
+    shop, taxonomy
+):
+
+    log = _windowed_log()
     big = _order(4, "2026-11-20T10:31:00Z", _refund(41, "40", "2026-11-20T10:30:00Z"), more_items=True)
     log.add("graphql:orders", "POST test", 200, json.dumps({"data": {"orders": {"nodes": [big]}}}))
     raw = to_raw(shop, log)
@@ -215,3 +222,38 @@ def test_an_order_with_more_line_items_than_one_page_is_held_back_whole_with_its
     assert q.loc["orders", "field"] == "lineItems"
     assert q.loc["refund_lines", "amount_minor"] == 2000
     assert raw.control_totals == {"USD": 2000}
+
+
+def test_nested_lists_longer_than_a_page_are_read_to_their_end(shop, shop_data, taxonomy):
+    with FakeShopify(shop_data) as fake:
+        fake.nested_page = 1  # every list of two or more nodes is cut after its first
+        log = client(fake, []).fetch(START, END)
+    got = normalize(to_raw(shop, log), taxonomy, KEY)
+    want = shop_data.canonical
+    assert len(list(log.of("graphql:more"))) > 0
+    assert got.quarantine.empty  # each order with two lines was held back whole before
+    for name, key in (("order_lines", "line_uid"), ("refund_lines", "refund_uid")):
+        g = getattr(got, name).sort_values(key).reset_index(drop=True)
+        w = getattr(want, name).sort_values(key).reset_index(drop=True)
+        assert g[key].tolist() == w[key].tolist()
+    assert got.refund_lines["amount_minor"].sum() == want.refund_lines["amount_minor"].sum()
+
+
+def test_what_the_buyer_got_back_in_their_own_currency_is_kept_beside_the_shops(shop, taxonomy):
+
+    def both(usd: str, jpy: str) -> dict:
+        return {"shopMoney": {"amount": usd, "currencyCode": "USD"},
+                "presentmentMoney": {"amount": jpy, "currencyCode": "JPY"}}  # fmt: skip
+
+    refund = _refund(51, "50", "2026-11-20T10:30:00Z")
+    refund["refundLineItems"]["nodes"][0]["subtotalSet"] = both("20.00", "3000")
+    refund["refundLineItems"]["nodes"][0]["totalTaxSet"] = both("0.00", "0")
+    refund["transactions"]["nodes"][0]["amountSet"] = both("20.00", "3010")  # what the buyer's card got
+    plain = _refund(61, "60", "2026-11-20T10:40:00Z")  # a shop selling in its own currency only
+    log = _windowed_log()
+    orders = [_order(5, "2026-11-20T10:31:00Z", refund), _order(6, "2026-11-20T10:41:00Z", plain)]
+    log.add("graphql:orders", "POST test", 200, json.dumps({"data": {"orders": {"nodes": orders}}}))
+    got = normalize(to_raw(shop, log), taxonomy, KEY).refund_lines.set_index("external_refund_id")
+    columns = ["currency", "amount_minor", "presentment_currency", "presentment_amount_minor"]
+    assert got.loc["51", columns].tolist() == ["USD", 2000, "JPY", 3010]  # fetched and dropped before
+    assert got.loc["61", columns].tolist() == ["USD", 2000, "USD", 2000]

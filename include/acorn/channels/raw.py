@@ -58,6 +58,8 @@ RAW_REFUND_COLUMNS = [
     "restocking_fee",
     "tax_withheld",
     "amount",
+    "presentment_currency",
+    "presentment_amount",
     "reason",
     "disposition",
     "returnless",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -31,46 +31,75 @@ from acorn.connectors.http import ChannelError, CredentialError, RetryPolicy, se
 from acorn.connectors.payloads import PayloadLog
 
 API_VERSION = "2026-10"
-#: shop money is what ACORN maps; presentment money (what the buyer saw) is kept in the payload as received
+#: shop money is what ACORN accounts in; presentment money (what the buyer paid) is kept beside it per refund line
 MONEY = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
+PAGE = "pageInfo { hasNextPage endCursor }"
+LINE_ITEM = f"""id sku quantity product {{ productType }}
+        originalTotalSet {{ {MONEY} }}
+        totalDiscountSet {{ {MONEY} }}
+        taxLines {{ priceSet {{ {MONEY} }} }}"""
+REFUND_LINE_ITEM = f"""id quantity restockType lineItem {{ id }}
+          subtotalSet {{ {MONEY} }}
+          totalTaxSet {{ {MONEY} }}"""
+REFUND_SHIPPING_LINE = f"subtotalAmountSet {{ {MONEY} }}"
+TRANSACTION = f"kind status amountSet {{ {MONEY} }}"
+RETURN_LINE_ITEM = f"""... on ReturnLineItem {{
+            returnReason
+            restockingFee {{ amountSet {{ {MONEY} }} }}
+            fulfillmentLineItem {{ lineItem {{ id }} }}
+          }}"""
+#: the nested lists of an order that Shopify pages: (the type that holds it, its first page's size, a node's
+#: fields); a list longer than its first page is read to its end with ``node(id:)`` (``MORE_QUERY``)
+NESTED = {
+    "lineItems": ("Order", 100, LINE_ITEM),
+    "refundLineItems": ("Refund", 100, REFUND_LINE_ITEM),
+    "refundShippingLines": ("Refund", 10, REFUND_SHIPPING_LINE),
+    "transactions": ("Refund", 20, TRANSACTION),
+    "returnLineItems": ("Return", 100, RETURN_LINE_ITEM),
+}
+
+
+def _nested(name: str) -> str:
+    _, first, fields = NESTED[name]
+    return f"{name}(first: {first}) {{ {PAGE} nodes {{ {fields} }} }}"
+
+
 ORDERS_QUERY = f"""
 query AcornOrders($first: Int!, $after: String, $query: String!) {{
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
-    pageInfo {{ hasNextPage endCursor }}
+    {PAGE}
     nodes {{
       id name createdAt updatedAt currencyCode email
       totalPriceSet {{ {MONEY} }}
       totalShippingPriceSet {{ {MONEY} }}
       fulfillments {{ createdAt deliveredAt }}
-      lineItems(first: 100) {{ pageInfo {{ hasNextPage }} nodes {{
-        id sku quantity product {{ productType }}
-        originalTotalSet {{ {MONEY} }}
-        totalDiscountSet {{ {MONEY} }}
-        taxLines {{ priceSet {{ {MONEY} }} }}
-      }} }}
+      {_nested("lineItems")}
       refunds {{
         id createdAt note
-        refundLineItems(first: 100) {{ pageInfo {{ hasNextPage }} nodes {{
-          id quantity restockType lineItem {{ id }}
-          subtotalSet {{ {MONEY} }}
-          totalTaxSet {{ {MONEY} }}
-        }} }}
-        refundShippingLines(first: 10) {{ pageInfo {{ hasNextPage }} nodes {{ subtotalAmountSet {{ {MONEY} }} }} }}
-        transactions(first: 20) {{ pageInfo {{ hasNextPage }} nodes {{ kind status amountSet {{ {MONEY} }} }} }}
+        {_nested("refundLineItems")}
+        {_nested("refundShippingLines")}
+        {_nested("transactions")}
         orderAdjustments(first: 10) {{ nodes {{ reason amountSet {{ {MONEY} }} taxAmountSet {{ {MONEY} }} }} }}
         return {{
-          closedAt
-          returnLineItems(first: 100) {{ pageInfo {{ hasNextPage }} nodes {{ ... on ReturnLineItem {{
-            returnReason
-            restockingFee {{ amountSet {{ {MONEY} }} }}
-            fulfillmentLineItem {{ lineItem {{ id }} }}
-          }} }} }}
+          id closedAt
+          {_nested("returnLineItems")}
         }}
       }}
     }}
   }}
 }}
 """
+
+
+def more_query(name: str) -> str:
+    """The rest of one nested list, a page at a time, from the cursor its last page ended at."""
+    owner, first, fields = NESTED[name]
+    return (
+        f"query AcornMore($id: ID!, $after: String) {{ node(id: $id) {{ ... on {owner} {{ "
+        f"{name}(first: {first}, after: $after) {{ {PAGE} nodes {{ {fields} }} }} }} }} }}"
+    )
+
+
 ZERO = Decimal(0)
 
 
@@ -119,9 +148,15 @@ class ShopifyClient:
         self._ready_at = self.clock() + wait
         return wait
 
-    def query(self, variables: dict[str, Any]) -> dict[str, Any]:
-        """One page of the orders query, retried while Shopify answers THROTTLED (bounded)."""
-        request = f"POST graphql orders {json.dumps(variables, sort_keys=True)}"
+    def query(
+        self,
+        variables: dict[str, Any],
+        text: str = ORDERS_QUERY,
+        kind: str = "graphql:orders",
+        what: str = "orders",
+    ) -> dict[str, Any]:
+        """One page of a query (the orders by default), retried while Shopify answers THROTTLED (bounded)."""
+        request = f"POST graphql {what} {json.dumps(variables, sort_keys=True)}"
         for _ in range(self.policy.attempts):
             response = send(
                 self.http,
@@ -130,7 +165,7 @@ class ShopifyClient:
                 what=f"{self.label} orders query",
                 policy=self.policy,
                 before=self._wait_for_bucket,
-                json={"query": ORDERS_QUERY, "variables": variables},
+                json={"query": text, "variables": variables},
             )
             if response.status_code in (401, 403):
                 raise CredentialError(
@@ -146,7 +181,7 @@ class ShopifyClient:
             codes = {(e.get("extensions") or {}).get("code") for e in body.get("errors") or []}
             if "THROTTLED" in codes:
                 continue
-            self.log.add("graphql:orders", request, response.status_code, response.text)
+            self.log.add(kind, request, response.status_code, response.text)
             if body.get("errors"):
                 raise ChannelError(f"{self.label} orders query: {body['errors']}")
             return body
@@ -163,10 +198,24 @@ class ShopifyClient:
         after = None
         while True:
             body = self.query({"first": self.page_size, "after": after, "query": search})
+            for node in body["data"]["orders"]["nodes"] or []:
+                self._read_nested_lists(node)
             page = body["data"]["orders"]["pageInfo"]
             if not page["hasNextPage"]:
                 return self.log
             after = page["endCursor"]
+
+    def _read_nested_lists(self, order: dict[str, Any]) -> None:
+        """Each nested list of the order longer than its first page, read to its end (kept as payloads of
+        kind ``graphql:more``, keyed by the list's owner and the cursor asked from; ``to_raw`` joins them)."""
+        for owner_id, name, conn in _connections(order):
+            seen: set[str] = set()
+            page = (conn or {}).get("pageInfo") or {}
+            while page.get("hasNextPage") and page.get("endCursor") and page["endCursor"] not in seen:
+                seen.add(page["endCursor"])
+                variables = {"id": owner_id, "after": page["endCursor"]}
+                body = self.query(variables, more_query(name), "graphql:more", f"more {name}")
+                page = (((body.get("data") or {}).get("node") or {}).get(name) or {}).get("pageInfo") or {}
 
 
 def _id(gid: str | None) -> str | None:
@@ -174,8 +223,9 @@ def _id(gid: str | None) -> str | None:
     return gid.rsplit("/", 1)[-1] if gid else None
 
 
-def _money(bag: Any) -> tuple[Decimal | None, str | None]:
-    money = (bag or {}).get("shopMoney") or {}
+def _money(bag: Any, side: str = "shopMoney") -> tuple[Decimal | None, str | None]:
+    """An amount of a MoneyBag: the shop's currency, or with ``side="presentmentMoney"`` the buyer's."""
+    money = (bag or {}).get(side) or {}
     amount = money.get("amount")
     return (Decimal(str(amount)) if amount is not None else None), money.get("currencyCode")
 
@@ -206,8 +256,43 @@ def _within(text: str | None, interval: tuple[pd.Timestamp, pd.Timestamp] | None
     return interval is None or at is None or interval[0] <= at < interval[1]
 
 
+def _connections(order: dict[str, Any]) -> Iterator[tuple[str | None, str, dict[str, Any] | None]]:
+    """(owner id, list name, the list) of each nested list of an order that Shopify pages."""
+    yield order.get("id"), "lineItems", order.get("lineItems")
+    for refund in order.get("refunds") or []:
+        for name in ("refundLineItems", "refundShippingLines", "transactions"):
+            yield refund.get("id"), name, refund.get(name)
+        returned = refund.get("return") or {}
+        yield returned.get("id"), "returnLineItems", returned.get("returnLineItems")
+
+
+def _more_pages(log: PayloadLog) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The further pages of nested lists, by (owner id, list name, the cursor they were asked from)."""
+    pages: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for p in log.of("graphql:more"):
+        _, _, _, name, variables = p.request.split(" ", 4)  # POST graphql more <list> <variables>
+        asked = json.loads(variables)
+        try:
+            pages[(asked["id"], name, asked["after"])] = p.json()["data"]["node"][name]
+        except (KeyError, TypeError):
+            continue  # an answer without the page: the list stays cut, and its order is held back
+    return pages
+
+
+def _join_pages(order: dict[str, Any], pages: dict[tuple[str, str, str], dict[str, Any]]) -> None:
+    """Append to each cut nested list of ``order`` the pages read after it, in cursor order."""
+    for owner_id, name, conn in _connections(order):
+        page = (conn or {}).get("pageInfo") or {}
+        while conn is not None and page.get("hasNextPage"):
+            more = pages.get((str(owner_id), name, str(page.get("endCursor"))))
+            if more is None:
+                break
+            conn["nodes"] = [*_nodes(conn), *_nodes(more)]
+            page = conn["pageInfo"] = more.get("pageInfo") or {}
+
+
 def _truncated(node: dict[str, Any]) -> str | None:
-    """The nested list of an order that holds more than one page (Shopify would need another query)."""
+    """The nested list of an order still cut after its further pages were joined (a page not read)."""
     lists = [("lineItems", node.get("lineItems"))]
     for refund in node.get("refunds") or []:
         lists += [
@@ -232,6 +317,7 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
     interval = (pd.Timestamp(asked[0]), pd.Timestamp(asked[1])) if asked else None
     nodes: dict[str, dict[str, Any]] = {}
     rejects: list[dict[str, Any]] = []
+    pages = _more_pages(log)
     for p in log.of("graphql:orders"):
         try:
             found = p.json()["data"]["orders"]["nodes"]
@@ -242,6 +328,7 @@ def to_raw(account: ChannelAccount, log: PayloadLog) -> RawBatch:
             )
             continue
         for node in found:
+            _join_pages(node, pages)
             nodes[str(node.get("id"))] = node
     orders, lines, refunds = [], [], []
     outside = 0
@@ -324,27 +411,42 @@ def _refund_rows(shop: str, order_id: str | None, refund: dict[str, Any]) -> lis
         _id(((r.get("fulfillmentLineItem") or {}).get("lineItem") or {}).get("id")): r
         for r in _nodes((ret or {}).get("returnLineItems"))
     }
-    shipping = sum(
-        (_money(s.get("subtotalAmountSet"))[0] or ZERO for s in _nodes(refund.get("refundShippingLines"))),
-        ZERO,
-    )
-    moved = [
-        _money(t.get("amountSet"))[0] or ZERO
-        for t in _nodes(refund.get("transactions"))
-        if t.get("kind") == "REFUND" and t.get("status") == "SUCCESS"
-    ]
     items = _nodes(refund.get("refundLineItems"))
+
+    def amounts(side: str) -> list[tuple[Decimal | None, ...]]:
+        """Per refund line in one side's money: subtotal, shipping, tax, restocking fee, amount, currency."""
+        shipping = sum(
+            (
+                _money(s.get("subtotalAmountSet"), side)[0] or ZERO
+                for s in _nodes(refund.get("refundShippingLines"))
+            ),
+            ZERO,
+        )
+        moved = [
+            _money(t.get("amountSet"), side)[0] or ZERO
+            for t in _nodes(refund.get("transactions"))
+            if t.get("kind") == "REFUND" and t.get("status") == "SUCCESS"
+        ]
+        out = []
+        for i, item in enumerate(items):
+            subtotal, ccy = _money(item.get("subtotalSet"), side)
+            tax, _ = _money(item.get("totalTaxSet"), side)
+            back = returned.get(_id((item.get("lineItem") or {}).get("id")))
+            restocking, _ = _money(((back or {}).get("restockingFee") or {}).get("amountSet"), side)
+            ship = shipping if i == 0 else ZERO
+            computed = (subtotal or ZERO) + ship + (tax or ZERO) - (restocking or ZERO)
+            # the money moved is known per refund; with one line it is that line's amount
+            amount = sum(moved, ZERO) if len(items) == 1 and moved else computed
+            out.append((subtotal, ship, tax, restocking, amount, ccy))
+        return out
+
     rows = []
-    for i, item in enumerate(items):
-        subtotal, ccy = _money(item.get("subtotalSet"))
-        tax, _ = _money(item.get("totalTaxSet"))
+    buyer = amounts("presentmentMoney")
+    for item, (subtotal, ship, tax, restocking, amount, ccy), paid in zip(
+        items, amounts("shopMoney"), buyer, strict=True
+    ):
         line_id = _id((item.get("lineItem") or {}).get("id"))
         back = returned.get(line_id)
-        restocking, _ = _money(((back or {}).get("restockingFee") or {}).get("amountSet"))
-        ship = shipping if i == 0 else ZERO
-        computed = (subtotal or ZERO) + ship + (tax or ZERO) - (restocking or ZERO)
-        # the money moved is known per refund; with one line it is that line's amount
-        amount = sum(moved, ZERO) if len(items) == 1 and moved else computed
         rows.append(
             {
                 "external_refund_id": _id(item.get("id")),
@@ -361,6 +463,9 @@ def _refund_rows(shop: str, order_id: str | None, refund: dict[str, Any]) -> lis
                 "promotion": amount_text(ZERO, ccy),
                 "restocking_fee": amount_text(restocking or ZERO, ccy),
                 "amount": amount_text(amount, ccy),
+                # the buyer's side where Shopify gives it (a shop selling in several currencies)
+                "presentment_currency": paid[5],
+                "presentment_amount": amount_text(paid[4], paid[5]) if paid[5] else None,
                 "reason": (back or {}).get("returnReason"),
                 "disposition": item.get("restockType") if ret else None,
                 "returnless": "false" if ret else "true",
@@ -368,6 +473,18 @@ def _refund_rows(shop: str, order_id: str | None, refund: dict[str, Any]) -> lis
             }
         )
     if not items:
+        shipping = sum(
+            (
+                _money(s.get("subtotalAmountSet"))[0] or ZERO
+                for s in _nodes(refund.get("refundShippingLines"))
+            ),
+            ZERO,
+        )
+        moved = [
+            _money(t.get("amountSet"))[0] or ZERO
+            for t in _nodes(refund.get("transactions"))
+            if t.get("kind") == "REFUND" and t.get("status") == "SUCCESS"
+        ]
         # a refund of shipping or an adjustment only: no line to hang it on; it is quarantined (missing order
         # line reference) with its money and the record, never dropped
         ccy = next((_money(t.get("amountSet"))[1] for t in _nodes(refund.get("transactions"))), None)

@@ -113,6 +113,8 @@ TARGETS: dict[str, Target] = {
             "restocking_fee_minor",
             "tax_withheld_minor",
             "amount_minor",
+            "presentment_currency",
+            "presentment_amount_minor",
             "raw_reason",
             "reason",
             "disposition",

@@ -18,6 +18,8 @@ SELECT r.refund_uid,
        r.disposition,
        r.currency,
        r.amount_minor::numeric / 10::numeric ^ c.exponent AS amount,
+       r.presentment_currency,
+       r.presentment_amount_minor::numeric / 10::numeric ^ pc.exponent AS presentment_amount,
        d.reporting_currency,
        d.amount_reporting_minor::numeric / 10::numeric ^ rc.exponent AS amount_reporting,
        d.seller_cost_reporting_minor::numeric / 10::numeric ^ rc.exponent AS seller_cost_reporting,
@@ -46,6 +48,7 @@ SELECT r.refund_uid,
            || 'return label: ' || coalesce(d.return_label_paid_by, 'none') AS cost_bearers
 FROM core.refund_lines r
 JOIN core.currency c ON c.code = r.currency
+LEFT JOIN core.currency pc ON pc.code = r.presentment_currency
 LEFT JOIN core.order_lines l ON l.line_uid = r.line_uid
 LEFT JOIN core.orders o ON o.order_uid = r.order_uid
 LEFT JOIN LATERAL (
@@ -71,6 +74,8 @@ COMMENT ON COLUMN mart.refunds.raw_reason IS 'The reason code exactly as the cha
 COMMENT ON COLUMN mart.refunds.disposition IS 'Normalized condition of the returned item; empty when nothing came back.';
 COMMENT ON COLUMN mart.refunds.currency IS 'Transaction currency (ISO 4217).';
 COMMENT ON COLUMN mart.refunds.amount IS 'Amount refunded to the buyer, in the transaction currency.';
+COMMENT ON COLUMN mart.refunds.presentment_currency IS 'The currency the buyer paid and was refunded in (Shopify presentment money); the refund''s currency where the channel has one.';
+COMMENT ON COLUMN mart.refunds.presentment_amount IS 'What the buyer got back, in presentment_currency (major units).';
 COMMENT ON COLUMN mart.refunds.reporting_currency IS 'Reporting currency of the policy.';
 COMMENT ON COLUMN mart.refunds.amount_reporting IS 'Amount refunded, in the reporting currency at the ECB rate of the refund date.';
 COMMENT ON COLUMN mart.refunds.seller_cost_reporting IS 'What the refund costs the seller after fees returned and kept, in the reporting currency.';
