@@ -1,6 +1,6 @@
 """Column primitives for million-row frames: text encoded once, ids grouped without hashing Python strings.
 
-pandas' ``Series.map`` and ``factorize`` on Arrow-backed text cost 0.13-0.26 s per million rows, and the
+pandas' ``Series.map`` and ``factorize`` on Arrow-backed text are slow on a million rows, and the
 decision engine asks dozens of questions of the same few columns. A :class:`CodedColumns` encodes each text
 column once (its distinct values and an int32 code per row); a question is then answered for the handful of
 distinct values and spread to the rows with one numpy gather. :func:`factorize_ids` groups fixed-width ids
@@ -25,7 +25,7 @@ _SAME_BLOCK = 1 << 15  # rows compared at a time: two blocks of ids stay in the 
 def arrow_strings(col: pd.Series) -> pa.Array:
     """The column as one contiguous Arrow (large) string array (zero-copy for Arrow-backed text in one chunk;
     Arrow's ``combine_chunks`` copies even a single chunk). A categorical is taken from its categories by its
-    codes: through Python strings, a million rows took 0.3 s."""
+    codes, never through Python strings."""
     array = col.array
     if isinstance(array, pd.arrays.ArrowStringArray):
         chunked = array._pa_array
@@ -242,8 +242,8 @@ class _FixedIds:
 def iso_utc(values: pd.Series) -> pa.Array:
     """``YYYY-MM-DDTHH:MM:SS+00:00`` of each timestamp in UTC, to the second (nulls stay null).
 
-    The digits are written into a fixed-width byte buffer in numpy: Arrow's and pandas' ``strftime`` take
-    2 µs a value, which is most of the time of building a million lines' claim evidence.
+    The digits are written into a fixed-width byte buffer in numpy: Arrow's and pandas' ``strftime`` would
+    be most of the time of building a million lines' claim evidence.
     """
     stamps = values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
     moments = stamps.to_numpy(dtype="datetime64[us]").astype("datetime64[s]")

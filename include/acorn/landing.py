@@ -41,7 +41,7 @@ def read_frame(folder: PathLike, name: str, dictionaries: Sequence[str] = ()) ->
 
     Read by row group (a landing file of up to a million rows is one), so each column is one contiguous
     array: ``pd.read_parquet`` reads in batches of 128k rows, and every consumer that needs a column whole
-    (the join's id lookups, the load's encoder) then copies it together again, 0.1-0.2 s per million ids.
+    (the join's id lookups, the load's encoder) would copy it together again.
     The frame is the one ``pd.read_parquet`` gives (the pandas metadata ``write_frame`` stores restores it).
     """
     with (folder / f"{name}.parquet").open("rb") as fh:

@@ -193,8 +193,8 @@ def _parse_timestamps(text: pd.Series) -> pd.Series:
 def _parse_whole(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Whole numbers as int64 (0 where unreadable, out of the warehouse's integer range, or missing), and
     where they were. A column of plain digits that fit (the usual case) is read by Arrow's cast; any other (a
-    sign, a point, an exponent: "3.0" is a whole three) by pandas' ``to_numeric``, which took 0.23 s a million
-    rows for every column. ``inf``, ``1e400`` or twenty digits are not whole numbers a quantity can be."""
+    sign, a point, an exponent: "3.0" is a whole three) by pandas' ``to_numeric``, which is several times
+    slower. ``inf``, ``1e400`` or twenty digits are not whole numbers a quantity can be."""
     arr = arrow_strings(text)
     plain = pc.match_substring_regex(arr, _PLAIN_WHOLE)
     if pc.all(pc.fill_null(plain, True)).as_py():
@@ -292,8 +292,7 @@ def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Cano
     """Parse one raw batch into canonical frames; unreadable rows become quarantine rows.
 
     The ids are minted on a second core while the frames are parsed, and join them once all three are:
-    minting is a SHA-1 per distinct key in Python, parsing mostly Arrow's kernels, which let go of the GIL
-    (a million refund lines: 7.1-8.7 s -> 5.2-6.2 s).
+    minting is a SHA-1 per distinct key in Python, parsing mostly Arrow's kernels, which let go of the GIL.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ids") as pool:
         return _normalize(batch, taxonomy, pseudonym_key, pool)

@@ -128,8 +128,8 @@ def _rolling_count(codes: np.ndarray, seconds: np.ndarray, window: timedelta) ->
     Key and time are packed into one int64 (key code in the high bits, seconds below with room for the
     window, so a window reaching before a key's first event stops at the key before), so a single sorted
     array answers every row's window. When the row numbers fit in the bits left over, they ride along in
-    the low bits and one value sort gives the order too (numpy's vectorized sort: 0.14-0.18 s -> 0.10-0.14 s
-    for a million refunds, where ``argsort`` compares indirectly).
+    the low bits and one value sort gives the order too (numpy's vectorized sort, where ``argsort`` compares
+    indirectly).
     """
     seconds = seconds - seconds.min()
     window_s = int(window.total_seconds())

@@ -27,7 +27,7 @@ SUPERUSER = "postgres"
 SERVER_USER = "pgserver"
 #: A warehouse takes batch loads: a larger buffer cache, and checkpoints far enough apart that a million-line
 #: load is not interrupted by several (Postgres' defaults are 128MB, 1GB and 5min), and compressed full-page
-#: images in the WAL (random-key index inserts write many: 14.4-15.2 s -> 13.6-14.0 s for 250k lines).
+#: images in the WAL (random-key index inserts write many).
 #: Durability is unchanged: fsync and synchronous_commit stay on.
 SERVER_SETTINGS = (
     "-c shared_buffers=256MB -c max_wal_size=4GB -c checkpoint_timeout=30min -c wal_compression=pglz"
