@@ -60,6 +60,11 @@ def test_the_default_policy_loads_with_a_version_and_catch_all_rules():
             "claim_windows.DE.fba_customer_return",
             "'deadline_days' is a required property",
         ),
+        (  # taken as 0-60 days by the engine before, without a word
+            lambda d: d["claim_windows"]["default"].pop("carrier_claim"),
+            "liability_rules[L050-carrier-loss].claim",
+            "claim 'carrier_claim' has no window under claim_windows.default",
+        ),
     ],
 )
 def test_a_broken_policy_names_file_rule_and_field(tmp_path, mutate, field, message):

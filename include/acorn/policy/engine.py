@@ -361,7 +361,7 @@ def _claim_windows(
         pairs // (len(markets) + 1), pairs % (len(markets) + 1) - 1, strict=True
     ):
         claim = policy.liability_rules[rule_index].claim
-        default = policy.claim_windows["default"].get(claim, (0, 60))
+        default = policy.claim_windows["default"][claim]  # every claim has one: parse_policy checks it
         market = markets[market_code] if market_code >= 0 else None
         windows.append(policy.claim_windows.get(market, {}).get(claim, default))
     table = np.array(windows, dtype=np.int64).reshape(-1, 2)

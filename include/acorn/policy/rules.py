@@ -262,12 +262,20 @@ def parse_policy(data: Any, source: str, checksum: str = "") -> Policy:
         market: {claim: (w["opens_after_days"], w["deadline_days"]) for claim, w in spec.items()}
         for market, spec in data["claim_windows"].items()
     }
+    liability_rules = _rules(data, "liability_rules", source)
+    for i, rule in enumerate(liability_rules):  # a claim's window is the policy's, never a guess in code
+        if rule.claim is not None and rule.claim not in windows["default"]:
+            raise ConfigError(
+                source,
+                f"claim {rule.claim!r} has no window under claim_windows.default (opens_after_days, deadline_days)",
+                field=f"liability_rules[{rule.id or '#' + str(i + 1)}].claim",
+            )
     return Policy(
         version=content_version(data),
         source=source,
         checksum=checksum,
         reporting_currency=data["reporting_currency"],
-        liability_rules=_rules(data, "liability_rules", source),
+        liability_rules=liability_rules,
         decision_rules=_rules(data, "decision_rules", source),
         claim_windows=windows,
         admin_fee_channels=tuple(fee.get("channels", ["amazon"])),
