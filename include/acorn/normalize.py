@@ -233,7 +233,12 @@ def _parse(
         if f.default_from is not None and f.default_from in raw:
             gave = f.name in raw or f.name.removesuffix("_minor") in raw
             given[f.name] = text.notna() if gave else pd.Series(False, index=text.index)
-            text = text.fillna(_clean_text(raw[f.default_from]))
+            fallback = _clean_text(raw[f.default_from])
+            if (
+                f.currency_field in given
+            ):  # an amount goes with its currency: only where both are the row's own
+                fallback = fallback.where(~given[f.currency_field])
+            text = text.fillna(fallback)
         missing = text.isna()
         if f.required:
             errors.add(f.name, missing, "missing")

@@ -159,3 +159,12 @@ def test_a_quantity_beyond_the_warehouse_integers_is_quarantined_with_the_text_r
     row = canonical.quarantine.iloc[0]
     assert row["field"] == "quantity"
     assert f'"quantity": "{text}"' in row["raw_record"]
+
+
+def test_a_presentment_currency_without_its_amount_is_quarantined_not_given_the_shops(accounts, taxonomy):
+    # the shop's 2-decimal amount read as yen is no amount: it crashed the frame's integer column before
+    canonical = normalize(_one_refund_batch(accounts, presentment_currency="JPY"), taxonomy, b"k")
+    row = canonical.quarantine.iloc[0]
+    assert (row["entity"], row["source_row"], row["field"]) == ("refund_lines", 1, "presentment_amount_minor")
+    assert "missing" in row["reason"]
+    assert len(canonical.refund_lines) == 2
