@@ -58,7 +58,7 @@ def _peak_mib() -> float:
 
 def _acorn(folder: str) -> dict:
     from acorn.channels.accounts import parse_accounts
-    from acorn.connectors import csv_import
+    from acorn.channels.csv import files as csv_import
 
     account = parse_accounts(
         {"accounts": [{"id": "bench", "channel": "csv", "source": "live", "marketplaces": ["bench.example"],

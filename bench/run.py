@@ -43,7 +43,7 @@ import psycopg
 import pyarrow as pa
 
 from acorn.channels.accounts import load_accounts
-from acorn.channels.demo import generate
+from acorn.channels.demo.generator import generate
 from acorn.columns import CodedColumns
 from acorn.landing import read_frame, read_json, write_frame, write_json
 from acorn.normalize import Canonical, normalize
@@ -53,16 +53,17 @@ from acorn.policy.rules import load_policy
 from acorn.policy.taxonomy import load_taxonomy
 from acorn.quality.validate import validate
 from acorn.review import review_items
-from acorn.risk.flags import empty_history
+from acorn.risk.flags import assess, empty_history
 from acorn.schema import ENTITIES
 from acorn.settings import load_settings
+from acorn.tables import TABLES
 from acorn.warehouse import binary_copy, embedded
-from acorn.warehouse.load import TARGETS, Batch, load_batch
+from acorn.warehouse.load import Batch, load_batch
 from acorn.warehouse.migrate import migrate
 
 RESULTS = Path(__file__).parent / "results"
 START = datetime(2026, 11, 2, tzinfo=UTC)
-RETURN_RATE = 0.163  # refunded share of demo order lines (see acorn.channels.demo)
+RETURN_RATE = 0.163  # refunded share of demo order lines (see acorn.channels.demo.generator)
 NAIVE_SAMPLE = 100_000
 TARGETS_1M = {
     "end_to_end_s": 20.0,
@@ -157,10 +158,10 @@ def raw_copy(conn: psycopg.Connection, frames: dict[str, pd.DataFrame]) -> int:
     total = 0
     with conn.transaction(), conn.cursor() as cur:
         for name, frame in frames.items():
-            target = TARGETS[name]
-            cols = list(target.columns)
+            table = TABLES[name]
+            cols = list(table.stored)
             cur.execute(
-                f"CREATE TABLE raw_{name} AS SELECT {', '.join(cols)} FROM core.{target.table} WITH NO DATA"
+                f"CREATE TABLE raw_{name} AS SELECT {', '.join(cols)} FROM core.{table.name} WITH NO DATA"
             )
             types = [
                 r[0]
@@ -338,9 +339,17 @@ def _decide_stage(folder: Path, n_refunds: int, server: str) -> list[dict]:
         landed["orders"],
         note="refund lines to their order lines and orders",
     )
-    decided = timed(
-        rows, "decide: engine (full policy)", n, decide, facts, ctx["policy"], ctx["rates"], empty_history()
+    flagged = timed(
+        rows,
+        "decide: risk flags",
+        n,
+        assess,
+        facts,
+        empty_history(),
+        ctx["policy"].serial_returner_refunds,
+        note="duplicates, above paid, serial returners",
     )
+    decided = timed(rows, "decide: engine (full policy)", n, decide, flagged, ctx["policy"], ctx["rates"])
     timed(
         rows,
         "decide: rules alone",
@@ -355,7 +364,7 @@ def _decide_stage(folder: Path, n_refunds: int, server: str) -> list[dict]:
     write_frame(folder, "claims", decided.claims)
     write_frame(folder, "review_items", items)
     sample = decided.facts.iloc[:NAIVE_SAMPLE].copy()
-    del landed, facts, decided
+    del landed, facts, flagged, decided
     timed(
         rows,
         "naive: apply(axis=1) rules",
@@ -432,12 +441,14 @@ def _summarize(n: int, rows: list[dict]) -> dict:
     by = {r["stage"]: r for r in rows}
     load, limit = by["load (one transaction)"], by["limit: binary COPY"]
     to_sql, apply_ = by["naive: to_sql"], by["naive: apply(axis=1) rules"]
-    join, engine = by["decide: join order context"], by["decide: engine (full policy)"]
+    join, risk, engine = (
+        by[f"decide: {s}"] for s in ("join order context", "risk flags", "engine (full policy)")
+    )
     decide_stage = {
         "stage": "decide (join + engine)",
         "rows": engine["rows"],
-        "seconds": join["seconds"] + engine["seconds"],
-        "peak_rss_gib": max(join["peak_rss_gib"], engine["peak_rss_gib"]),
+        "seconds": join["seconds"] + risk["seconds"] + engine["seconds"],
+        "peak_rss_gib": max(join["peak_rss_gib"], risk["peak_rss_gib"], engine["peak_rss_gib"]),
         "note": "the DAG's decide task, without its Parquet reads",
     }
     decide_stage["rows_per_s"] = decide_stage["rows"] / decide_stage["seconds"]
@@ -578,7 +589,7 @@ def check_targets(result: dict, parse: dict[str, float]) -> list[tuple[str, str,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
     parser.add_argument("--big", action="store_true", help="also 10M refund lines (needs time and memory)")
     args = parser.parse_args(argv)
     sizes = args.sizes + ([10_000_000] if args.big else [])

@@ -8,7 +8,7 @@ dropped: it leaves here as a quarantine row naming the landing file's row, the f
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,20 +22,7 @@ from acorn.money import CURRENCY_EXPONENT, parse_minor, row_exponents
 from acorn.policy.taxonomy import Taxonomy
 from acorn.privacy import pseudonymize
 from acorn.schema import ORDER_LINES, ORDERS, REFUND_LINES, Entity, key_uids
-
-QUARANTINE_COLUMNS = {
-    "account_id": "string",
-    "entity": "string",
-    "source_file": "string",
-    "source_row": "int64",
-    "source_key": "string",
-    "field": "string",
-    "reason": "string",
-    "check_name": "string",
-    "currency": "string",
-    "amount_minor": "Int64",
-    "raw_record": "string",
-}
+from acorn.tables import QUARANTINE
 
 NUL_REASON = "holds a NUL byte, which no text can store (shown as \u2400 in the record)"
 #: how a NUL byte of the input is kept in a quarantined record (Postgres' text and jsonb store none)
@@ -62,7 +49,7 @@ class Canonical:
 
 
 def empty_quarantine() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in QUARANTINE_COLUMNS.items()})
+    return QUARANTINE.empty()
 
 
 def quarantine_rows(
@@ -103,7 +90,7 @@ def quarantine_rows(
             ],
         }
     )
-    return out.astype(QUARANTINE_COLUMNS).reset_index(drop=True)
+    return out.astype(QUARANTINE.dtypes).reset_index(drop=True)
 
 
 class _Errors:
@@ -294,31 +281,36 @@ def _finish(entity: Entity, parsed: dict[str, pd.Series], ok: pd.Series) -> pd.D
 
 
 def normalize(batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes) -> Canonical:
-    """Parse one raw batch into canonical frames; unreadable rows become quarantine rows.
-
-    The ids are minted on a second core while the frames are parsed, and join them once all three are:
-    minting is a SHA-1 per distinct key in Python, parsing mostly Arrow's kernels, which let go of the GIL.
-    """
+    """Parse one raw batch into canonical frames; unreadable rows become quarantine rows."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ids") as pool:
-        return _normalize(batch, taxonomy, pseudonym_key, pool)
+        return _normalize(batch, taxonomy, pseudonym_key, _mint_ids_beside(pool, batch))
+
+
+def _mint_ids_beside(pool: ThreadPoolExecutor, batch: RawBatch) -> tuple[Future, Future, Future]:
+    """The order, line and refund ids of the batch, minted on a second core while the frames are parsed:
+    minting is a SHA-1 per distinct key in Python, parsing mostly Arrow's kernels, which let go of the GIL."""
+    acc = batch.account_id
+    return (
+        pool.submit(
+            key_uids,
+            "order",
+            acc,
+            batch.orders["external_order_id"],
+            batch.order_lines["external_order_id"],
+            batch.refunds["external_order_id"],
+        ),
+        pool.submit(
+            key_uids, "line", acc, batch.order_lines["external_line_id"], batch.refunds["external_line_id"]
+        ),
+        pool.submit(key_uids, "refund", acc, batch.refunds["external_refund_id"]),
+    )
 
 
 def _normalize(
-    batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes, pool: ThreadPoolExecutor
+    batch: RawBatch, taxonomy: Taxonomy, pseudonym_key: bytes, ids: tuple[Future, Future, Future]
 ) -> Canonical:
     acc, channel = batch.account_id, batch.channel
-    order_ids = pool.submit(
-        key_uids,
-        "order",
-        acc,
-        batch.orders["external_order_id"],
-        batch.order_lines["external_order_id"],
-        batch.refunds["external_order_id"],
-    )
-    line_ids = pool.submit(
-        key_uids, "line", acc, batch.order_lines["external_line_id"], batch.refunds["external_line_id"]
-    )
-    refund_ids = pool.submit(key_uids, "refund", acc, batch.refunds["external_refund_id"])
+    order_ids, line_ids, refund_ids = ids
 
     quarantined: list[pd.DataFrame] = []
 
@@ -384,11 +376,11 @@ def _normalize(
         if "amount" in rejects:  # a rejected row's own amount, where it reads: the money identity holds it
             text = rejects["amount"].astype("string")
             rejects["amount_minor"] = parse_minor(text, rejects["currency"].astype("string"))[0]
-        quarantined.append(rejects.reindex(columns=list(QUARANTINE_COLUMNS)).astype(QUARANTINE_COLUMNS))
+        quarantined.append(rejects.reindex(columns=list(QUARANTINE.dtypes)).astype(QUARANTINE.dtypes))
     quarantine = pd.concat([q for q in quarantined if len(q)] or [empty_quarantine()], ignore_index=True)
     return Canonical(
         _finish(ORDERS, orders, orders_ok),
         _finish(ORDER_LINES, lines, lines_ok),
         _finish(REFUND_LINES, refunds, refunds_ok),
-        quarantine.astype(QUARANTINE_COLUMNS),
+        quarantine.astype(QUARANTINE.dtypes),
     )

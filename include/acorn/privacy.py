@@ -17,9 +17,9 @@ import re
 import pandas as pd
 import pyarrow as pa
 
+from acorn.channels.payloads import PayloadLog
 from acorn.channels.raw import RawBatch
 from acorn.columns import map_distinct
-from acorn.connectors.payloads import PayloadLog
 
 PREFIX = "pseud:"
 _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"

@@ -18,15 +18,8 @@ import psycopg
 from acorn.errors import ReviewRequestStale
 from acorn.money import describe_sums
 from acorn.schema import uid, uids
+from acorn.tables import REVIEW_ITEMS
 
-REVIEW_COLUMNS = {
-    "review_item_id": "string",
-    "kind": "string",
-    "refund_uid": "string",
-    "summary": "string",
-    "currency": "string",
-    "amount_minor": "Int64",
-}
 #: Reviewer options shown in the Airflow UI, and the state each one gives the open items.
 ANSWERS = {"Approve": "approved", "Reject": "rejected", "Escalate": "escalated"}
 
@@ -77,7 +70,7 @@ def review_items(
             ]
         )
         items = pd.concat([items, held], ignore_index=True)
-    return items.astype(REVIEW_COLUMNS)
+    return items.astype(REVIEW_ITEMS.dtypes)
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,6 @@ REFUND_LINES = Entity(
 
 ENTITIES: dict[str, Entity] = {e.name: e for e in (ORDERS, ORDER_LINES, REFUND_LINES)}
 
-CHANNELS = ("amazon", "shopify", "magento", "csv")
 FULFILLMENT_MODELS = ("AFN", "MFN", "STORE")
 EVENT_TYPES = ("REFUND", "GUARANTEE_CLAIM", "CHARGEBACK")
 

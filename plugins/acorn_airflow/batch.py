@@ -6,8 +6,10 @@ Both refund DAGs map :func:`refund_batch` over the configured channel accounts; 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
 
 from airflow.sdk import (
     ExceptionRetryPolicy,
@@ -29,12 +31,12 @@ NO_RETRY_ON_CONFIG = ExceptionRetryPolicy(
             reason="fix the setting, then clear",
         ),
         RetryRule(
-            exception="acorn.connectors.http.CredentialError",
+            exception="acorn.channels.http.CredentialError",
             action=RetryAction.FAIL,
             reason="the channel refused the credential: renew it in the connection, then clear",
         ),
         RetryRule(
-            exception="acorn.connectors.http.PayloadError",
+            exception="acorn.channels.http.PayloadError",
             action=RetryAction.FAIL,
             reason="the payload is kept in the landing folder; fix the mapper, then clear",
         ),
@@ -65,14 +67,12 @@ NO_RETRY_ON_CONFIG = ExceptionRetryPolicy(
 
 log = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
-def _window(report_or_none: dict | None = None, lookback_hours: int = 0) -> tuple[datetime, datetime]:
-    if report_or_none is not None:
-        start, end = report_or_none["window"]
-        return datetime.fromisoformat(start), datetime.fromisoformat(end)
-    start, end = run_interval()
-    lookback = timedelta(hours=lookback_hours)
-    return start - lookback, end - lookback
+    from acorn.stage_reports import StageReport
+
+R = TypeVar("R", bound="StageReport")
 
 
 def run_interval() -> tuple[datetime, datetime]:
@@ -94,6 +94,15 @@ def run_interval() -> tuple[datetime, datetime]:
 
 def _label(account_id: str) -> None:
     get_current_context()["account_id"] = account_id
+
+
+def _received(report_type: type[R], xcom: dict) -> tuple[R, ObjectStoragePath]:
+    """The upstream stage's report, typed, and its landing folder; the task is labelled with the account."""
+    from airflow.sdk import ObjectStoragePath
+
+    got = report_type.from_xcom(xcom)
+    _label(got.account_id)
+    return got, ObjectStoragePath(got.landing)
 
 
 @task(retries=0)
@@ -171,7 +180,8 @@ def extract(account_id: str, lookback_hours: int = 0) -> dict:
 
     _label(account_id)
     settings = load_settings()
-    start, end = _window(lookback_hours=lookback_hours)
+    run_start, run_end = run_interval()
+    start, end = run_start - timedelta(hours=lookback_hours), run_end - timedelta(hours=lookback_hours)
     channel_account = read_account(account_id)
     folder = batch_folder(landing_root(), account_id, start, end)
     live = channel_account.source == "live"
@@ -180,73 +190,59 @@ def extract(account_id: str, lookback_hours: int = 0) -> dict:
         start,
         end,
         folder,
-        as_of=run_interval()[1],
+        as_of=run_end,
         taxonomy=load_taxonomy(),
         pseudonym_key=settings.pseudonym_key(),
         demo_options=pipeline.DemoOptions(settings.demo_seed, settings.demo_lines_per_hour),
         connection=channel_connection(channel_account) if live else None,
         on_secret=mask_minted,
     )
-    return {**report, "window": [start.isoformat(), end.isoformat()]}
+    return report.to_xcom()
 
 
 @task(map_index_template="{{ account_id }}", retry_policy=NO_RETRY_ON_CONFIG)
 def validate(extracted: dict) -> dict:
     """GX suites: failing rows to quarantine with their reason; the batch gets a verdict."""
-    from airflow.sdk import ObjectStoragePath
-
     from acorn import pipeline
+    from acorn.stage_reports import ExtractReport
 
-    _label(extracted["account_id"])
-    start, end = _window(extracted)
-    report = pipeline.validate_stage(
-        ObjectStoragePath(extracted["landing"]), extracted["account_id"], start, end
-    )
-    return {**report, "window": extracted["window"]}
+    got, folder = _received(ExtractReport, extracted)
+    interval = got.interval
+    return pipeline.validate_stage(folder, got.account_id, interval.start, interval.end).to_xcom()
 
 
 @task(map_index_template="{{ account_id }}", retry_policy=NO_RETRY_ON_CONFIG)
 def decide(validated: dict) -> dict:
     """Decide every refund line with the policy in force (and the kill switch)."""
-    from airflow.sdk import ObjectStoragePath
-
     from acorn import pipeline
     from acorn.policy.rules import load_policy
     from acorn.settings import load_settings
+    from acorn.stage_reports import ValidateReport
     from acorn_airflow.resources import auto_refunds_paused, warehouse
 
-    _label(validated["account_id"])
-    start, end = _window(validated)
+    got, folder = _received(ValidateReport, validated)
+    interval = got.interval
     policy = load_policy(load_settings().policy_file)
     with warehouse() as conn:
         report = pipeline.decide_stage(
-            conn,
-            ObjectStoragePath(validated["landing"]),
-            validated["account_id"],
-            start,
-            end,
-            policy,
-            paused=auto_refunds_paused(),
+            conn, folder, got.account_id, interval.start, interval.end, policy, paused=auto_refunds_paused()
         )
-    return {**report, "window": validated["window"]}
+    return report.to_xcom()
 
 
 @task(map_index_template="{{ account_id }}", retry_policy=NO_RETRY_ON_CONFIG)
 def load(decided: dict) -> dict:
     """Load the batch in one transaction (a replay writes nothing)."""
-    from airflow.sdk import ObjectStoragePath
-
     from acorn import pipeline
+    from acorn.stage_reports import DecideReport
     from acorn_airflow.resources import warehouse
 
-    _label(decided["account_id"])
-    start, end = _window(decided)
-    ctx = get_current_context()
+    got, folder = _received(DecideReport, decided)
+    interval = got.interval
+    run_id = get_current_context()["run_id"]
     with warehouse() as conn:
-        report = pipeline.load_stage(
-            conn, ObjectStoragePath(decided["landing"]), decided["account_id"], start, end, ctx["run_id"]
-        )
-    return {**report, "window": decided["window"], "outcomes": decided["outcomes"]}
+        report = pipeline.load_stage(conn, folder, got.account_id, interval.start, interval.end, run_id)
+    return dataclasses.replace(report, outcomes=got.outcomes).to_xcom()
 
 
 @task_group(group_id="batch")

@@ -1,4 +1,4 @@
-"""Channel credentials from Airflow Connections, for the live connectors in ``acorn.connectors``.
+"""Channel credentials from Airflow Connections, for the live channels in ``acorn.channels``.
 
 One Connection per channel account (its ``connection_id``); the library receives a plain ``ConnectionInfo``
 and never sees Airflow. Secrets read here are masked in task logs, and so is every token a client mints at
@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from acorn.channels.accounts import ChannelAccount
-    from acorn.connectors.live import ConnectionInfo
+    from acorn.channels.base import ChannelAccount, ConnectionInfo
 
 
 def channel_connection(account: ChannelAccount) -> ConnectionInfo | None:
@@ -20,7 +19,8 @@ def channel_connection(account: ChannelAccount) -> ConnectionInfo | None:
     from airflow.sdk.exceptions import AirflowNotFoundException
     from airflow.sdk.log import mask_secret
 
-    from acorn.connectors.live import SECRET_EXTRAS, ConnectionInfo
+    from acorn.channels import registry
+    from acorn.channels.base import ConnectionInfo
     from acorn.errors import ConfigError
 
     if not account.connection_id:
@@ -35,7 +35,8 @@ def channel_connection(account: ChannelAccount) -> ConnectionInfo | None:
             field="connection_id",
         ) from None
     extra = dict(conn.extra_dejson)
-    for secret in [conn.password, *(extra.get(k) for k in SECRET_EXTRAS)]:
+    fields = registry.channel(account.channel).connection
+    for secret in [conn.password, *(extra.get(k) for k in (fields.secret_extras if fields else ()))]:
         if secret:
             mask_secret(secret)
     return ConnectionInfo(
@@ -48,7 +49,7 @@ def channel_connection(account: ChannelAccount) -> ConnectionInfo | None:
 
 
 def mask_minted(value: str) -> None:
-    """Mask a token a client obtained during the run (handed to the connectors as ``on_secret``)."""
+    """Mask a token a client obtained during the run (handed to the channel clients as ``on_secret``)."""
     from airflow.sdk.log import mask_secret
 
     mask_secret(value)

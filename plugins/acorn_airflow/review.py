@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Param, get_current_context, task
 
 from acorn_airflow.batch import NO_RETRY_ON_CONFIG
+
+if TYPE_CHECKING:
+    from acorn.stage_reports import LoadReport
 
 log = logging.getLogger(__name__)
 
@@ -28,23 +31,25 @@ REVIEW_TIMEOUT = timedelta(hours=12)
 REQUEST_PARAM = "request_id"
 
 
-def batch_reports(loads: Any) -> list[dict]:
+def batch_reports(loads: Any) -> list[LoadReport]:
     """The load reports of the batches that loaded, as a list.
 
     Airflow hands a downstream task the XCom of a mapped task group's task as a sequence, except when the
     group has exactly one instance: then ``xcom_pull`` returns that one report itself (a dict). A failed
     instance has no report and is left out.
     """
+    from acorn.stage_reports import LoadReport
+
     if loads is None:
         return []
     if isinstance(loads, Mapping):
-        return [dict(loads)]
-    return [dict(r) for r in loads if r]
+        return [LoadReport.from_xcom(dict(loads))]
+    return [LoadReport.from_xcom(dict(r)) for r in loads if r]
 
 
-def _missing_accounts(ti, reports: Iterable[dict]) -> list[str]:
+def _missing_accounts(ti, reports: Iterable[LoadReport]) -> list[str]:
     configured = ti.xcom_pull(task_ids="channel_accounts") or []
-    loaded = {r["account_id"] for r in reports}
+    loaded = {r.account_id for r in reports}
     return sorted(set(configured) - loaded)
 
 
@@ -68,7 +73,7 @@ def review_gate(loads) -> str:
             conn,
             dag_id=ctx["dag"].dag_id,
             run_id=ctx["run_id"],
-            batch_ids=[r["batch_id"] for r in reports],
+            batch_ids=[r.batch_id for r in reports],
             missing_accounts=missing,
         )
     ti.xcom_push(key=REQUEST_PARAM, value=request.request_id)
@@ -161,23 +166,23 @@ def summarize(loads) -> dict:
     for r in reports:
         log.info(
             "%-18s %-5s %-7s inserted %s quarantined %s review %s outcomes %s refunds %s",
-            r["account_id"],
-            r["verdict"],
-            "replay" if r["replay"] else "loaded",
-            r["inserted"],
-            r["quarantined"],
-            r["review_items"],
-            r["outcomes"],
-            describe_sums(r["loaded_refunds_minor"]),
+            r.account_id,
+            r.verdict,
+            "replay" if r.replay else "loaded",
+            r.inserted,
+            r.quarantined,
+            r.review_items,
+            r.outcomes,
+            describe_sums(r.loaded_refunds_minor),
         )
     if missing:
         log.error("no batch loaded for %s: see the failed batch task of each", ", ".join(missing))
     return {
         "batches": len(reports),
         "missing_accounts": missing,
-        "held": sum(r["verdict"] == "hold" for r in reports),
-        "quarantined": sum(r["quarantined"] for r in reports),
-        "review_items": sum(r["review_items"] for r in reports),
+        "held": sum(r.verdict == "hold" for r in reports),
+        "quarantined": sum(r.quarantined for r in reports),
+        "review_items": sum(r.review_items for r in reports),
     }
 
 

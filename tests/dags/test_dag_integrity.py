@@ -176,7 +176,7 @@ def test_a_stale_review_answer_fails_record_review_at_once(bag):
 def test_a_passing_outage_is_still_retried(bag):
     from airflow.sdk import RetryAction
 
-    from acorn.connectors.http import ChannelError
+    from acorn.channels.http import ChannelError
 
     policy = bag.dags["acorn_refunds_hourly"].get_task("batch.extract").retry_policy
     assert policy.evaluate(ChannelError("HTTP 503"), try_number=1, max_tries=4).action != RetryAction.FAIL

@@ -72,6 +72,7 @@ def test_review_path_is_skipped_when_nothing_needs_a_person(airflow_env, monkeyp
         ],
         "decision_rules": [{"id": "D1", "outcome": "approve", "why": "test"}],
         "claim_windows": {"default": {}},
+        "risk": {"serial_returner_refunds_90d": 4},
     }
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(approve_all))

@@ -19,14 +19,14 @@ from typing import Any
 
 import pandas as pd
 
-from acorn.channels.accounts import AMAZON_MARKETPLACES
-from acorn.connectors.amazon.client import (
+from acorn.channels.amazon.client import (
     FBA_REIMBURSEMENTS,
     FBA_RETURNS,
     MARKETPLACE_IDS,
     MFN_RETURNS,
     SETTLEMENT,
 )
+from acorn.channels.amazon.marketplaces import MARKETPLACES as AMAZON_MARKETPLACES
 from tests.fakes.dataset import Dataset
 from tests.fakes.server import FakeChannel, Request, Response
 

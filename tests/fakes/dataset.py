@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from acorn.channels import demo
 from acorn.channels.accounts import ChannelAccount
+from acorn.channels.demo import generator as demo
 from acorn.channels.raw import RawBatch
 from acorn.normalize import Canonical, normalize
 from acorn.policy.taxonomy import Taxonomy

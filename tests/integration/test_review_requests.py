@@ -9,7 +9,7 @@ import pytest
 from acorn.errors import ReviewRequestStale
 from acorn.landing import batch_folder
 from acorn.review import open_request, record_answer
-from tests.integration.test_batch_load import run_batch
+from tests.integration.warehouse.test_batch_load import run_batch
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 END = START + timedelta(hours=12)
@@ -19,7 +19,7 @@ def _load(conn, accounts, taxonomy, policy, tmp_path, account_id):
     account = accounts[account_id]
     folder = batch_folder(tmp_path, account.id, START, END)
     _, loaded = run_batch(conn, account, folder, taxonomy, policy, start=START, end=END)
-    assert loaded["review_items"] > 0
+    assert loaded.review_items > 0
     return loaded
 
 
@@ -60,31 +60,31 @@ def test_an_answer_resolves_the_items_its_request_showed_and_no_others(
     conn, fx, accounts, taxonomy, policy, tmp_path
 ):
     jp = _load(conn, accounts, taxonomy, policy, tmp_path, "amazon-jp")
-    shown = _request(conn, [jp["batch_id"]], missing=["shopify-outdoor"])
-    assert len(shown.item_ids) == jp["review_items"]
+    shown = _request(conn, [jp.batch_id], missing=["shopify-outdoor"])
+    assert len(shown.item_ids) == jp.review_items
     assert "Not in this review: shopify-outdoor" in shown.briefing()
     # the failed account is fixed and its batch loads before the reviewer answers
     shop = _load(conn, accounts, taxonomy, policy, tmp_path, "shopify-outdoor")
     result = _answer(conn, shown.request_id)
-    assert len(result.resolved) == jp["review_items"]
+    assert len(result.resolved) == jp.review_items
     assert _states(conn) == {
-        "amazon-jp:approved": jp["review_items"],
-        "shopify-outdoor:open": shop["review_items"],
+        "amazon-jp:approved": jp.review_items,
+        "shopify-outdoor:open": shop.review_items,
     }
     answers = conn.execute("SELECT items_shown, items_resolved, request_id::text FROM core.review_answers")
-    assert answers.fetchall() == [(jp["review_items"], jp["review_items"], shown.request_id)]
+    assert answers.fetchall() == [(jp.review_items, jp.review_items, shown.request_id)]
 
 
 def test_a_cleared_gate_with_new_items_supersedes_its_request_and_the_old_answer_is_refused(
     conn, fx, accounts, taxonomy, policy, tmp_path
 ):
     jp = _load(conn, accounts, taxonomy, policy, tmp_path, "amazon-jp")
-    first = _request(conn, [jp["batch_id"]])
-    assert _request(conn, [jp["batch_id"]]).request_id == first.request_id  # same items: same request
+    first = _request(conn, [jp.batch_id])
+    assert _request(conn, [jp.batch_id]).request_id == first.request_id  # same items: same request
     shop = _load(conn, accounts, taxonomy, policy, tmp_path, "shopify-outdoor")
-    second = _request(conn, [jp["batch_id"], shop["batch_id"]])
+    second = _request(conn, [jp.batch_id, shop.batch_id])
     assert second.request_id != first.request_id
-    assert len(second.item_ids) == jp["review_items"] + shop["review_items"]
+    assert len(second.item_ids) == jp.review_items + shop.review_items
     with pytest.raises(ReviewRequestStale, match=f"replaced by {second.request_id}"):
         _answer(conn, first.request_id)
     assert conn.execute("SELECT count(*) FROM core.review_answers").fetchone()[0] == 0
@@ -104,16 +104,16 @@ def test_an_item_under_review_in_one_run_is_not_offered_in_another(
     conn, fx, accounts, taxonomy, policy, tmp_path
 ):
     jp = _load(conn, accounts, taxonomy, policy, tmp_path, "amazon-jp")
-    scheduled = _request(conn, [jp["batch_id"]], run_id="scheduled__2026-11-02T12")
-    manual = _request(conn, [jp["batch_id"]], run_id="manual__2026-11-02T12:05")
+    scheduled = _request(conn, [jp.batch_id], run_id="scheduled__2026-11-02T12")
+    manual = _request(conn, [jp.batch_id], run_id="manual__2026-11-02T12:05")
     assert manual.request_id is None
     assert manual.item_ids == []
-    assert manual.held_elsewhere == {"scheduled__2026-11-02T12": jp["review_items"]}
+    assert manual.held_elsewhere == {"scheduled__2026-11-02T12": jp.review_items}
     assert "already under review in run `scheduled__2026-11-02T12`" in manual.briefing()
     with pytest.raises(ReviewRequestStale, match="is not one of run"):
         _answer(conn, scheduled.request_id, run_id="manual__2026-11-02T12:05")
     result = _answer(conn, scheduled.request_id, run_id="scheduled__2026-11-02T12")
-    assert len(result.resolved) == jp["review_items"]
+    assert len(result.resolved) == jp.review_items
     again = _answer(conn, scheduled.request_id, run_id="scheduled__2026-11-02T12")
     assert again.replayed
     assert again.resolved == []
@@ -124,18 +124,18 @@ def test_an_answer_that_finds_its_items_answered_already_says_so(
     conn, fx, accounts, taxonomy, policy, tmp_path
 ):
     jp = _load(conn, accounts, taxonomy, policy, tmp_path, "amazon-jp")
-    shown = _request(conn, [jp["batch_id"]], run_id="r1")
+    shown = _request(conn, [jp.batch_id], run_id="r1")
     # r1 never answered in time (its review task timed out unseen): a later run may offer the items again
     conn.execute("UPDATE core.review_requests SET created_at = now() - interval '14 hours'")
-    later = _request(conn, [jp["batch_id"]], run_id="r2")
+    later = _request(conn, [jp.batch_id], run_id="r2")
     assert later.item_ids == shown.item_ids
     _answer(conn, later.request_id, "Reject", run_id="r2", responded_by="bob")
     result = _answer(conn, shown.request_id, run_id="r1")
     assert result.resolved == []
-    assert result.already_answered == jp["review_items"]
+    assert result.already_answered == jp.review_items
     assert "0 of" in result.describe()
     assert "already answered" in result.describe()
-    assert _states(conn) == {"amazon-jp:rejected": jp["review_items"]}
+    assert _states(conn) == {"amazon-jp:rejected": jp.review_items}
 
 
 def test_an_item_is_resolved_only_by_an_answer_to_the_request_that_showed_it(
@@ -144,7 +144,7 @@ def test_an_item_is_resolved_only_by_an_answer_to_the_request_that_showed_it(
     import psycopg
 
     jp = _load(conn, accounts, taxonomy, policy, tmp_path, "amazon-jp")
-    shown = _request(conn, [jp["batch_id"]])
+    shown = _request(conn, [jp.batch_id])
     with pytest.raises(psycopg.errors.RaiseException, match="only be approved by an answer"):
         conn.execute("UPDATE core.review_items SET state = 'approved', resolved_by = 'mallory'")
     forged = (

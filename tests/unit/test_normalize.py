@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from acorn import schema
-from acorn.channels.demo import generate
+from acorn.channels.demo.generator import generate
 from acorn.channels.raw import RawBatch
 from acorn.normalize import _clean_text, _parse_timestamps, _parse_whole, normalize
 from acorn.schema import uid

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from acorn import pipeline
-from acorn.connectors.payloads import PayloadLog
+from acorn.channels.payloads import PayloadLog
 from acorn.landing import batch_folder, read_frame
 from acorn.privacy import PREFIX, pseudonym, pseudonymize, scrub_payloads
 
@@ -26,7 +26,7 @@ def _landing_bytes(folder):
 
 
 def test_a_demo_batch_writes_no_buyer_email_and_keeps_the_buyer_reference(accounts, taxonomy, tmp_path):
-    from acorn.channels import demo
+    from acorn.channels.demo import generator as demo
 
     account = accounts["amazon-na"]
     folder = batch_folder(tmp_path, account.id, START, END)

@@ -88,6 +88,15 @@ def amount_text(value: Decimal | None, currency: str | None) -> str | None:
         return str(value)
 
 
+def category_of(sku: str | None, categories: dict[str, str]) -> str:
+    """The category of the longest SKU prefix listed in the account's ``sku_categories``."""
+    if sku:
+        for prefix in sorted(categories, key=len, reverse=True):
+            if sku.startswith(prefix):
+                return categories[prefix]
+    return "unknown"
+
+
 def control_totals(refunds: pd.DataFrame) -> dict[str, int]:
     """Refund amounts per currency as the channel stated them (minor units; unreadable amounts left out)."""
     if refunds.empty:

@@ -2,7 +2,7 @@
 
 Rules are evaluated as boolean masks over the whole frame, first match wins, so the cost is a handful of
 numpy operations per rule whatever the batch size. Nothing here reads a file or a database: the caller
-passes the policy, the rates and the refund history.
+passes the policy, the rates, and the facts with their risk flags (:mod:`acorn.risk`).
 """
 
 from __future__ import annotations
@@ -21,54 +21,9 @@ from acorn.columns import CodedColumns, id_positions, iso_utc, take_rows, text_r
 from acorn.money import CURRENCY_EXPONENT, convert_minor, div_half_even
 from acorn.policy.fx import DAY_US, cross_rates
 from acorn.policy.rules import SELECTABLE, Policy, Rule
-from acorn.risk.flags import risk_flags
 from acorn.schema import uids
+from acorn.tables import CLAIMS, DECISIONS
 
-#: Text chosen from the policy (rule ids, reasons, outcomes) is categorical: stored once, a code per row.
-DECISION_COLUMNS: dict[str, str] = {
-    "refund_uid": "string",
-    "policy_version": "category",
-    "outcome": "category",
-    "decision_rule": "category",
-    "decision_reason": "category",
-    "liable_party": "category",
-    "liability_rule": "category",
-    "liability_reason": "category",
-    "accounting_category": "category",
-    "claim_type": "category",
-    "claim_opens_on": "datetime64[us]",
-    "claim_deadline": "datetime64[us]",
-    "risk_flags": "category",
-    "reporting_currency": "category",
-    "fx_rate_e9": "int64",
-    "fx_rate_date": "datetime64[us]",
-    "amount_reporting_minor": "int64",
-    "refund_admin_fee_minor": "int64",
-    "referral_fee_returned_minor": "int64",
-    "seller_cost_minor": "int64",
-    "seller_cost_reporting_minor": "int64",
-    "recoverable_minor": "int64",
-    "vat_rate_e6": "int64",
-    "vat_minor": "int64",
-    "vat_expected_minor": "int64",
-    "credit_note_required": "bool",
-    "return_label_minor": "int64",
-    "return_label_paid_by": "category",
-    "borne_by_seller_minor": "int64",
-    "borne_by_counterparty_minor": "int64",
-    "borne_by_customer_minor": "int64",
-}
-CLAIM_COLUMNS: dict[str, str] = {
-    "claim_id": "string",
-    "refund_uid": "string",
-    "claim_type": "string",
-    "counterparty": "string",
-    "currency": "string",
-    "amount_minor": "int64",
-    "opens_on": "datetime64[us]",
-    "deadline": "datetime64[us]",
-    "evidence": "string",
-}
 FLAG_NAMES = (
     "duplicate_refund",
     "exceeds_paid",
@@ -76,13 +31,10 @@ FLAG_NAMES = (
     "fx_rate_missing",
     "order_context_missing",
 )
-SERIAL_RETURNER_REFUNDS = 4
 #: Liable parties as codes for arithmetic in numpy (the counterparties, who can be claimed against, last).
 PARTY_CODES = {"seller": 0, "customer": 1, "marketplace": 2, "carrier": 3}
 SELLER, CUSTOMER, MARKETPLACE = PARTY_CODES["seller"], PARTY_CODES["customer"], PARTY_CODES["marketplace"]
-#: What :func:`acorn.risk.flags.risk_flags` reads of the facts.
-RISK_INPUTS = ("refund_uid", "line_uid", "buyer_ref", "amount_minor", "refunded_at", "paid_minor")
-#: The fields it gives the rules (a liability rule selecting on one waits for them).
+#: The risk flags the rules select on (:func:`acorn.risk.flags.assess` gives them).
 FLAG_FIELDS = ("duplicate_refund", "exceeds_paid", "buyer_refunds_90d", "serial_returner")
 
 
@@ -134,15 +86,10 @@ def build_facts(refunds: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame
     ``line_row`` keeps each refund's row among ``lines`` (-1 when not there).
     """
     refunds = refunds.reset_index(drop=True)
-    # the two lookups run in hash and gather kernels that release the GIL: one on each core
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="join") as pool:
-        order_lookup = pool.submit(id_positions, refunds["order_uid"], orders["order_uid"])
-        line_at = id_positions(refunds["line_uid"], lines["line_uid"])
-        context = {
-            (f"line_{c}" if c.endswith("_minor") else c): take_rows(lines[c], line_at)
-            for c in LINE_CONTEXT[1:]
-        }
-        order_at = order_lookup.result()
+    line_at, order_at = _positions_on_two_cores(refunds, lines, orders)
+    context = {
+        (f"line_{c}" if c.endswith("_minor") else c): take_rows(lines[c], line_at) for c in LINE_CONTEXT[1:]
+    }
     context.update({c: take_rows(orders[c], order_at) for c in ORDER_CONTEXT[1:]})
     facts = pd.concat([refunds, pd.DataFrame(context)], axis=1)
     facts["line_row"] = line_at  # the risk flags group refunds by order line with it
@@ -161,6 +108,17 @@ def build_facts(refunds: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame
     facts["shipped_late"] = facts["shipped_late"].astype("boolean").fillna(False).astype(bool)
     facts["days_since_delivery"] = _whole_days_between(facts["delivered_at"], facts["refunded_at"])
     return facts
+
+
+def _positions_on_two_cores(
+    refunds: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each refund's row among ``lines`` and among ``orders`` (-1: not there), the order lookup on a second
+    core: both are hash and gather kernels that let go of the GIL, and from a hundred thousand lines on the
+    second core halves the join (``make bench``); below, a thread costs a millisecond."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="join") as pool:
+        order_lookup = pool.submit(id_positions, refunds["order_uid"], orders["order_uid"])
+        return id_positions(refunds["line_uid"], lines["line_uid"]), order_lookup.result()
 
 
 def _whole_days_between(start: pd.Series, end: pd.Series) -> pd.Series:
@@ -385,116 +343,167 @@ def _per_rule(
     return np.array([fn(r) for r in rules], dtype=dtype)[chosen]
 
 
-def decide(
-    facts: pd.DataFrame, policy: Policy, rates: pd.DataFrame, history: pd.DataFrame, *, paused: bool = False
-) -> Decided:
-    """Decide every refund line of ``facts`` (from :func:`build_facts`) under ``policy``.
+def decide(facts: pd.DataFrame, policy: Policy, rates: pd.DataFrame, *, paused: bool = False) -> Decided:
+    """Decide every refund line of ``facts`` under ``policy``, in steps that each read what the ones before
+    gave: money facts -> liability -> outcome -> money borne -> claims.
 
+    ``facts`` are :func:`build_facts`' joined rows with the risk flags of :func:`acorn.risk.flags.assess`.
     With ``paused`` (the kill switch) every line the policy would approve goes to review instead.
     """
-    # the risk flags (grouping ids, sorting by time), then the claims (Arrow text kernels, SHA-1), run on a
-    # second core beside the work that does not wait for them: their kernels release the GIL
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decide") as pool:
-        return _decide(facts.copy(deep=False), policy, rates, history, pool, paused)
-
-
-def _decide(
-    facts: pd.DataFrame,
-    policy: Policy,
-    rates: pd.DataFrame,
-    history: pd.DataFrame,
-    pool: ThreadPoolExecutor,
-    paused: bool,
-) -> Decided:
-    flags = pool.submit(risk_flags, facts[list(RISK_INPUTS)], history, facts["line_row"].to_numpy())
+    missing = [f for f in FLAG_FIELDS if f not in facts]
+    if missing:
+        raise ValueError(
+            f"the facts lack the risk flags {missing}: assess them first (acorn.risk.flags.assess)"
+        )
+    facts = facts.copy(deep=False)
     coded = CodedColumns(facts)
+    priced = price(facts, coded, policy, rates)
+    liability = assign_liability(facts, coded, policy)
+    outcome = choose_outcome(facts, coded, policy, paused)
+    money = bear(facts, coded, policy, priced, liability, outcome)
+    decisions = _decisions(facts, policy, priced, liability, outcome, money)
+    return Decided(decisions, open_claims(facts, decisions), facts)
+
+
+@dataclass(frozen=True)
+class Priced:
+    """Each line's money in the reporting currency and after the marketplace's fees (minor units)."""
+
+    rate: np.ndarray
+    rate_date: np.ndarray
+    admin_fee: np.ndarray
+    referral_returned: np.ndarray
+    seller_cost: np.ndarray
+
+
+def price(facts: pd.DataFrame, coded: CodedColumns, policy: Policy, rates: pd.DataFrame) -> Priced:
+    """The money facts the rules select on: the refund and the seller's cost in the reporting currency at
+    the refund date's rate (``fx_rate_missing`` where there is none), Amazon's fees. Adds them to ``facts``."""
     rep = policy.reporting_currency
     exp = coded.lookup("currency", CURRENCY_EXPONENT, 2, np.int64)
     rate, rate_date = cross_rates(rates, facts["currency"], facts["refunded_at"], rep)
-
-    def to_reporting(minor: np.ndarray) -> np.ndarray:
-        return convert_minor(minor, rate, exp, CURRENCY_EXPONENT[rep])
-
     facts["fx_rate_missing"] = rate == 0
     amount = facts["amount_minor"].to_numpy(dtype=np.int64)
-    facts["amount_reporting"] = to_reporting(amount)
+    facts["amount_reporting"] = convert_minor(amount, rate, exp, CURRENCY_EXPONENT[rep])
     admin, returned = _fees(facts, coded, policy, exp)
     # the tax a marketplace facilitator collected comes back from the marketplace with the refund
     withheld = facts["tax_withheld_minor"].to_numpy(dtype=np.int64) if "tax_withheld_minor" in facts else 0
     cost = amount - returned - withheld
     facts["seller_cost_minor"] = cost
-    facts["seller_cost_reporting"] = to_reporting(cost)
-    idx = facts.index
+    facts["seller_cost_reporting"] = convert_minor(cost, rate, exp, CURRENCY_EXPONENT[rep])
+    return Priced(rate, rate_date, admin, returned, cost)
 
-    def attach_flags() -> None:
-        if "serial_returner" not in facts:
-            for name, values in flags.result().items():
-                facts[name] = values
-            facts["serial_returner"] = facts["buyer_refunds_90d"].to_numpy() >= SERIAL_RETURNER_REFUNDS
 
-    liability_rules = policy.liability_rules
-    if any(c.field in FLAG_FIELDS for r in liability_rules for c in r.conditions):
-        attach_flags()
-    liability = first_match(facts, liability_rules, coded)
-    coded.put("liable_party", liability.astype(np.int32), [r.liable_party for r in liability_rules])
-    facts["liable_party"] = _pick(liability_rules, liability, "liable_party", idx)
-    facts["claimable"] = _per_rule(liability_rules, lambda r: r.claim is not None, bool, liability)
-    # what depends on liability alone is done while the flags may still be running
-    by_liability = {
+@dataclass(frozen=True)
+class Liability:
+    """Each line's liability rule (its index in the policy) and what follows from it alone."""
+
+    rule: np.ndarray
+    party: np.ndarray  # codes of PARTY_CODES
+    columns: dict[str, pd.Series]
+
+
+def assign_liability(facts: pd.DataFrame, coded: CodedColumns, policy: Policy) -> Liability:
+    """Who is liable, and the accounting category, by the first liability rule that matches. Adds
+    ``liable_party`` and ``claimable`` to ``facts`` (decision rules select on them)."""
+    rules, idx = policy.liability_rules, facts.index
+    chosen = first_match(facts, rules, coded)
+    coded.put("liable_party", chosen.astype(np.int32), [r.liable_party for r in rules])
+    facts["liable_party"] = _pick(rules, chosen, "liable_party", idx)
+    facts["claimable"] = _per_rule(rules, lambda r: r.claim is not None, bool, chosen)
+    columns = {
         "liable_party": facts["liable_party"],
-        "liability_rule": _pick(liability_rules, liability, "id", idx),
-        "liability_reason": _pick(liability_rules, liability, "why", idx),
-        "accounting_category": _pick(liability_rules, liability, "accounting_category", idx),
+        "liability_rule": _pick(rules, chosen, "id", idx),
+        "liability_reason": _pick(rules, chosen, "why", idx),
+        "accounting_category": _pick(rules, chosen, "accounting_category", idx),
     }
-    vat = _vat(facts, coded, policy)
-    attach_flags()
-    outcome_idx = first_match(facts, policy.decision_rules, coded)
+    party = _per_rule(rules, lambda r: PARTY_CODES[r.liable_party], np.int8, chosen)
+    return Liability(chosen, party, columns)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Each line's decision rule (an index in the policy; one past its end: the kill switch's rule)."""
+
+    rule: np.ndarray
+    #: the outcome is a claim
+    is_claim: np.ndarray
+    #: ... and the liability rule names one: a claim is opened
+    claim: np.ndarray
+
+
+def choose_outcome(facts: pd.DataFrame, coded: CodedColumns, policy: Policy, paused: bool) -> Outcome:
+    """Approve, review, reject or claim, by the first decision rule that matches."""
     rules = policy.decision_rules
-    is_claim = _per_rule(rules, lambda r: r.outcome == "claim", bool, outcome_idx)
-    # the kill switch sends what would be approved to review, under a rule of its own (one past the policy's)
-    if paused:
-        held = _per_rule(rules, lambda r: r.outcome == "approve", bool, outcome_idx)
-        outcome_idx = np.where(held, len(rules), outcome_idx)
-    claims = is_claim & facts["claimable"].to_numpy()
-    opens, deadline = _claim_windows(facts, coded, claims, liability, policy)
-    party = _per_rule(liability_rules, lambda r: PARTY_CODES[r.liable_party], np.int8, liability)
-    recoverable = np.where(party == CUSTOMER, cost // 2, np.where(party == SELLER, 0, cost))
-    recoverable = np.where(is_claim, recoverable, 0)
-    claim_parts = {
-        "refund_uid": facts["refund_uid"],
-        "decision_rule": _take([*(r.id for r in rules), PAUSED_RULE[0]], outcome_idx, idx),
-        **by_liability,
-        "claim_type": _take(
-            [None, *(r.claim for r in liability_rules)], np.where(claims, liability + 1, 0), idx
-        ),
+    chosen = first_match(facts, rules, coded)
+    is_claim = _per_rule(rules, lambda r: r.outcome == "claim", bool, chosen)
+    if paused:  # what would be approved goes to review, under a rule of its own (one past the policy's)
+        held = _per_rule(rules, lambda r: r.outcome == "approve", bool, chosen)
+        chosen = np.where(held, len(rules), chosen)
+    return Outcome(chosen, is_claim, is_claim & facts["claimable"].to_numpy())
+
+
+def bear(
+    facts: pd.DataFrame,
+    coded: CodedColumns,
+    policy: Policy,
+    priced: Priced,
+    liability: Liability,
+    outcome: Outcome,
+) -> dict[str, np.ndarray | pd.Series]:
+    """The money each side bears: what a claim recovers (the liability rule's share of the seller's cost),
+    the claim's window, VAT, the return label, and who carries each part."""
+    rules = policy.liability_rules
+    # exact: cost * num // den of the rule's share (a SAFE-T claim for a buyer's damage: half)
+    num = _per_rule(rules, lambda r: r.recoverable.numerator, np.int64, liability.rule)
+    den = _per_rule(rules, lambda r: r.recoverable.denominator, np.int64, liability.rule)
+    recoverable = np.where(outcome.is_claim, priced.seller_cost * num // den, 0)
+    opens, deadline = _claim_windows(facts, coded, outcome.claim, liability.rule, policy)
+    return {
         "claim_opens_on": opens,
         "claim_deadline": deadline,
         "recoverable_minor": recoverable,
+        **_vat(facts, coded, policy),
+        **_bearers(facts, coded, policy, priced.seller_cost, liability.party, recoverable),
     }
-    claimed = pool.submit(_claims, facts[list(CLAIM_EVIDENCE)], pd.DataFrame(claim_parts, copy=False))
 
+
+def _decisions(
+    facts: pd.DataFrame,
+    policy: Policy,
+    priced: Priced,
+    liability: Liability,
+    outcome: Outcome,
+    money: dict[str, np.ndarray | pd.Series],
+) -> pd.DataFrame:
+    """One decision row per line, with the policy's text as categories."""
+    rules, idx = policy.decision_rules, facts.index
+    liability_rules = policy.liability_rules
+    claim_type = np.where(outcome.claim, liability.rule + 1, 0)
     columns = {
-        **claim_parts,
+        "refund_uid": facts["refund_uid"],
         "policy_version": _take([policy.version], np.zeros(len(idx), dtype=np.int64), idx),
-        "outcome": _take([*(r.outcome for r in rules), "review"], outcome_idx, idx),
-        "decision_reason": _take([*(r.why for r in rules), PAUSED_RULE[1]], outcome_idx, idx),
+        "outcome": _take([*(r.outcome for r in rules), "review"], outcome.rule, idx),
+        "decision_rule": _take([*(r.id for r in rules), PAUSED_RULE[0]], outcome.rule, idx),
+        "decision_reason": _take([*(r.why for r in rules), PAUSED_RULE[1]], outcome.rule, idx),
+        **liability.columns,
+        "claim_type": _take([None, *(r.claim for r in liability_rules)], claim_type, idx),
         "risk_flags": _flags_text(facts),
-        "reporting_currency": _take([rep], np.zeros(len(idx), dtype=np.int64), idx),
-        "fx_rate_e9": rate,
-        "fx_rate_date": rate_date,
+        "reporting_currency": _take([policy.reporting_currency], np.zeros(len(idx), dtype=np.int64), idx),
+        "fx_rate_e9": priced.rate,
+        "fx_rate_date": priced.rate_date,
         "amount_reporting_minor": facts["amount_reporting"],
-        "refund_admin_fee_minor": admin,
-        "referral_fee_returned_minor": returned,
-        "seller_cost_minor": cost,
+        "refund_admin_fee_minor": priced.admin_fee,
+        "referral_fee_returned_minor": priced.referral_returned,
+        "seller_cost_minor": priced.seller_cost,
         "seller_cost_reporting_minor": facts["seller_cost_reporting"],
-        **vat,
-        **_bearers(facts, coded, policy, cost, party, recoverable),
+        **money,
     }
     decisions = pd.DataFrame(
-        {name: columns[name] for name in DECISION_COLUMNS},
+        {name: columns[name] for name in DECISIONS.dtypes},
         copy=False,  # the columns are this frame's alone: consolidating them would copy each once more
-    ).astype(DECISION_COLUMNS)
-    return Decided(decisions.reset_index(drop=True), claimed.result(), facts)
+    ).astype(DECISIONS.dtypes)
+    return decisions.reset_index(drop=True)
 
 
 #: What a claim's evidence and currency are read from, of the facts.
@@ -511,18 +520,18 @@ CLAIM_EVIDENCE = (
 )
 
 
-def _claims(facts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
+def open_claims(facts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
     """Claim work items for the lines someone else should pay for, with references to their evidence.
 
-    ``facts`` holds the :data:`CLAIM_EVIDENCE` columns; ``decisions`` each line's ids, rules, claim type,
-    liable party, recoverable amount and claim window.
+    ``facts`` holds the :data:`CLAIM_EVIDENCE` columns (row for row with ``decisions``); ``decisions`` each
+    line's ids, rules, claim type, liable party, recoverable amount and claim window.
 
     Only the claim rows of the few columns the evidence needs are taken, straight into Arrow (categoricals
     through their codes), and the evidence JSON is joined there: no row is ever a Python object.
     """
     rows = np.flatnonzero(decisions["claim_type"].cat.codes.to_numpy() >= 0)
     if not len(rows):
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in CLAIM_COLUMNS.items()})
+        return CLAIMS.empty()
 
     def text(frame: pd.DataFrame, name: str) -> pa.Array:
         return text_rows(frame[name], rows)
@@ -572,4 +581,4 @@ def _claims(facts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
             "deadline": decisions["claim_deadline"].to_numpy()[rows],
             "evidence": column(evidence),
         }
-    ).astype(CLAIM_COLUMNS)
+    ).astype(CLAIMS.dtypes)

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ SELECTABLE: dict[str, FieldKind] = {
     "fx_rate_missing": "bool",
     "claimable": "bool",
     "order_context_missing": "bool",
+    "serial_returner": "bool",
     "amount_reporting": "money",
     "seller_cost_reporting": "money",
     "days_since_delivery": "count",
@@ -65,12 +67,25 @@ _RULE = {
 }
 SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["version", "reporting_currency", "liability_rules", "decision_rules", "claim_windows"],
+    "required": [
+        "version",
+        "reporting_currency",
+        "liability_rules",
+        "decision_rules",
+        "claim_windows",
+        "risk",
+    ],
     "additionalProperties": False,
     "properties": {
         "version": {"type": "string", "minLength": 1},
         "reporting_currency": {"enum": sorted(CURRENCY_EXPONENT)},
         "fees": {"type": "object"},
+        "risk": {
+            "type": "object",
+            "properties": {"serial_returner_refunds_90d": {"type": "integer", "minimum": 1}},
+            "required": ["serial_returner_refunds_90d"],
+            "additionalProperties": False,
+        },
         "vat": {
             "type": "object",
             "properties": {
@@ -107,6 +122,7 @@ SCHEMA: dict[str, Any] = {
                     "liable_party": {"enum": list(LIABLE_PARTIES)},
                     "accounting_category": {"type": "string", "pattern": "^[a-z_]+$"},
                     "claim": {"enum": list(CLAIM_TYPES)},
+                    "recoverable_share": {"type": "string", "pattern": r"^(0(\.\d{1,4})?|1(\.0{1,4})?)$"},
                 },
                 "required": ["liable_party", "accounting_category"],
                 "additionalProperties": False,
@@ -151,6 +167,15 @@ class Rule:
     liable_party: str | None = None
     accounting_category: str | None = None
     claim: str | None = None
+    #: the part of the seller's cost a claim against the liable party recovers (a SAFE-T claim for a buyer's
+    #: damage: half); the whole of it when the policy names none, nothing when the seller is liable
+    recoverable_share: Fraction | None = None
+
+    @property
+    def recoverable(self) -> Fraction:
+        if self.liable_party == "seller":
+            return Fraction(0)
+        return self.recoverable_share if self.recoverable_share is not None else Fraction(1)
 
 
 @dataclass(frozen=True)
@@ -162,6 +187,8 @@ class Policy:
     liability_rules: tuple[Rule, ...]
     decision_rules: tuple[Rule, ...]
     claim_windows: dict[str, dict[str, tuple[int, int]]]
+    #: refunds in 90 days that flag a buyer as a serial returner (``serial_returner``)
+    serial_returner_refunds: int
     admin_fee_channels: tuple[str, ...]
     admin_fee_max_units: int
     admin_fee_referral_share: Decimal
@@ -229,6 +256,7 @@ def _rules(policy: dict, key: str, source: str) -> tuple[Rule, ...]:
                 liable_party=raw.get("liable_party"),
                 accounting_category=raw.get("accounting_category"),
                 claim=raw.get("claim"),
+                recoverable_share=Fraction(raw["recoverable_share"]) if "recoverable_share" in raw else None,
             )
         )
     return tuple(rules)
@@ -278,6 +306,7 @@ def parse_policy(data: Any, source: str, checksum: str = "") -> Policy:
         liability_rules=liability_rules,
         decision_rules=_rules(data, "decision_rules", source),
         claim_windows=windows,
+        serial_returner_refunds=int(data["risk"]["serial_returner_refunds_90d"]),
         admin_fee_channels=tuple(fee.get("channels", ["amazon"])),
         admin_fee_max_units=int(fee.get("max_units", 5)),
         admin_fee_referral_share=Decimal(str(fee.get("referral_fee_share", "0.20"))),

@@ -24,7 +24,7 @@ import psycopg
 from acorn.money import describe_sums
 from acorn.policy.engine import build_facts, decide
 from acorn.policy.rules import Policy, load_policy
-from acorn.risk.flags import history_since
+from acorn.risk.flags import assess, history_since
 from acorn.schema import uid
 from acorn.warehouse import queries
 
@@ -90,8 +90,8 @@ def simulate(
         history_since(refunds["refunded_at"], start),
     )
     rates = queries.fx_rates(conn, start.date(), end.date())
-    now = decide(facts, current, rates, history).decisions
-    then = decide(facts, proposed, rates, history).decisions
+    now = decide(assess(facts, history, current.serial_returner_refunds), current, rates).decisions
+    then = decide(assess(facts, history, proposed.serial_returner_refunds), proposed, rates).decisions
     report = {
         "window": [start.isoformat(), end.isoformat()],
         "refund_lines": len(facts),

@@ -19,4 +19,12 @@ from great_expectations.execution_engine import pandas_execution_engine  # noqa:
 # one GX module sets its own logger to INFO when imported (the ephemeral docs folder); put it back
 logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
 
-__all__ = ["ProgressBarsConfig", "gx", "gxe", "pandas_execution_engine"]
+__all__ = ["ProgressBarsConfig", "gx", "gxe", "skip_batch_fingerprints"]
+
+
+def skip_batch_fingerprints() -> None:
+    """Stop GX from fingerprinting every DataFrame it validates (pandas' row hashes, then MD5, for a batch
+    marker nothing of ACORN's reads): on a large batch that is most of the suites' time. GX has no setting
+    for it, so its module constant is set; if a release drops the constant, the suites only get slower again
+    (``make bench`` shows it)."""
+    pandas_execution_engine.HASH_THRESHOLD = 0

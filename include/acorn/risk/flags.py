@@ -37,6 +37,24 @@ def empty_history() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in HISTORY_COLUMNS.items()})
 
 
+#: What :func:`risk_flags` reads of the facts.
+RISK_INPUTS = ("refund_uid", "line_uid", "buyer_ref", "amount_minor", "refunded_at", "paid_minor")
+
+
+def assess(facts: pd.DataFrame, history: pd.DataFrame, serial_returner_refunds: int) -> pd.DataFrame:
+    """The facts with the risk flags the policy's rules select on: ``duplicate_refund``, ``exceeds_paid``,
+    ``buyer_refunds_90d`` and ``serial_returner`` (at least ``serial_returner_refunds`` refunds in 90 days,
+    the policy's threshold). The facts are :func:`acorn.policy.engine.build_facts`' rows; their ``line_row``
+    groups refunds by order line when present."""
+    line_row = facts["line_row"].to_numpy() if "line_row" in facts else None
+    flags = risk_flags(facts[list(RISK_INPUTS)], history, line_row)
+    out = facts.copy(deep=False)
+    for name, values in flags.items():
+        out[name] = values
+    out["serial_returner"] = out["buyer_refunds_90d"].to_numpy() >= serial_returner_refunds
+    return out
+
+
 def risk_flags(
     facts: pd.DataFrame, history: pd.DataFrame, line_row: np.ndarray | None = None
 ) -> pd.DataFrame:

@@ -29,225 +29,12 @@ from psycopg.copy import QueuedLibpqWriter
 from acorn.columns import arrow_strings, id_order, id_positions, string_offsets
 from acorn.errors import BatchDataError, LoadError
 from acorn.schema import uid, uids
+from acorn.tables import TABLES, Table
 from acorn.warehouse import binary_copy
 
 #: Rows encoded and sent per COPY chunk. Each chunk is a copy of its rows plus their binary tuples: larger
 #: chunks raise the load's peak memory and gain no time.
 COPY_CHUNK_ROWS = 50_000
-
-
-@dataclass(frozen=True)
-class Target:
-    """How one frame lands in its core table."""
-
-    table: str
-    key: tuple[str, ...]
-    columns: tuple[str, ...]
-    on_conflict: str = "update"  # "update" changed rows, or "nothing"
-    #: which existing rows an update may change: a correction of the refund reaches the claim nobody filed and
-    #: the review item nobody was shown yet, never what a person acted on or is looking at
-    update_only_where: str = ""
-    #: the columns an update may change (the others follow from the key); empty: every column but the key
-    updates: tuple[str, ...] = ()
-
-
-TARGETS: dict[str, Target] = {
-    "orders": Target(
-        "orders",
-        ("order_uid",),
-        (
-            "order_uid",
-            "account_id",
-            "channel",
-            "marketplace",
-            "external_order_id",
-            "purchased_at",
-            "currency",
-            "fulfillment_model",
-            "ship_method",
-            "buyer_ref",
-            "order_total_minor",
-        ),
-    ),
-    "order_lines": Target(
-        "order_lines",
-        ("line_uid",),
-        (
-            "line_uid",
-            "order_uid",
-            "account_id",
-            "external_line_id",
-            "sku",
-            "category",
-            "quantity",
-            "currency",
-            "principal_minor",
-            "shipping_minor",
-            "tax_minor",
-            "promotion_minor",
-            "referral_fee_minor",
-            "shipped_at",
-            "delivered_at",
-            "shipped_late",
-        ),
-    ),
-    "refund_lines": Target(
-        "refund_lines",
-        ("refund_uid",),
-        (
-            "refund_uid",
-            "line_uid",
-            "order_uid",
-            "account_id",
-            "channel",
-            "marketplace",
-            "external_refund_id",
-            "event_type",
-            "refunded_at",
-            "currency",
-            "quantity",
-            "principal_minor",
-            "shipping_minor",
-            "tax_minor",
-            "promotion_minor",
-            "restocking_fee_minor",
-            "tax_withheld_minor",
-            "amount_minor",
-            "presentment_currency",
-            "presentment_amount_minor",
-            "raw_reason",
-            "reason",
-            "disposition",
-            "returnless",
-            "return_received_at",
-        ),
-    ),
-    "decisions": Target(
-        "decisions",
-        ("refund_uid", "policy_version"),
-        (
-            "refund_uid",
-            "policy_version",
-            "outcome",
-            "decision_rule",
-            "liable_party",
-            "liability_rule",
-            "accounting_category",
-            "claim_type",
-            "claim_opens_on",
-            "claim_deadline",
-            "risk_flags",
-            "reporting_currency",
-            "fx_rate_e9",
-            "fx_rate_date",
-            "amount_reporting_minor",
-            "refund_admin_fee_minor",
-            "referral_fee_returned_minor",
-            "seller_cost_minor",
-            "seller_cost_reporting_minor",
-            "recoverable_minor",
-            "vat_rate_e6",
-            "vat_minor",
-            "vat_expected_minor",
-            "return_label_minor",
-            "return_label_paid_by",
-            "borne_by_seller_minor",
-            "borne_by_counterparty_minor",
-            "borne_by_customer_minor",
-            "credit_note_required",
-        ),
-    ),
-    "policy_rules": Target(
-        "policy_rules", ("policy_version", "kind", "rule_id"), ("policy_version", "kind", "rule_id", "reason")
-    ),
-    "claims": Target(
-        "claims",
-        ("claim_id",),
-        (
-            "claim_id",
-            "refund_uid",
-            "claim_type",
-            "counterparty",
-            "currency",
-            "amount_minor",
-            "opens_on",
-            "deadline",
-            "evidence",
-        ),
-        update_only_where="t.state = 'open'",
-        updates=("counterparty", "currency", "amount_minor", "opens_on", "deadline", "evidence"),
-    ),
-    "review_items": Target(
-        "review_items",
-        ("review_item_id",),
-        ("review_item_id", "kind", "refund_uid", "summary", "currency", "amount_minor"),
-        update_only_where="t.state = 'open' AND t.request_id IS NULL",
-        updates=("summary", "currency", "amount_minor"),
-    ),
-    "quarantine": Target(
-        "quarantine",
-        ("quarantine_uid",),
-        (
-            "quarantine_uid",
-            "entity",
-            "source_file",
-            "source_row",
-            "check_name",
-            "account_id",
-            "source_key",
-            "field",
-            "reason",
-            "currency",
-            "amount_minor",
-            "raw_record",
-        ),
-        on_conflict="nothing",
-    ),
-    "settlement_refunds": Target(
-        "settlement_refunds",
-        ("settlement_id", "refund_uid"),
-        (
-            "settlement_id",
-            "refund_uid",
-            "account_id",
-            "external_refund_id",
-            "external_order_id",
-            "deposit_date",
-            "currency",
-            "settled_minor",
-        ),
-    ),
-    "reimbursements": Target(
-        "reimbursements",
-        ("source", "reimbursement_id"),
-        (
-            "source",
-            "reimbursement_id",
-            "account_id",
-            "case_id",
-            "external_order_id",
-            "sku",
-            "reason",
-            "currency",
-            "amount_minor",
-            "posted_at",
-        ),
-    ),
-}
-#: Load order respects the foreign keys.
-LOAD_ORDER = (
-    "orders",
-    "order_lines",
-    "refund_lines",
-    "policy_rules",
-    "decisions",
-    "claims",
-    "review_items",
-    "quarantine",
-    "settlement_refunds",
-    "reimbursements",
-)
-HELD_LOAD = ("review_items", "quarantine")
 
 
 @dataclass
@@ -460,7 +247,7 @@ def check_references(batch: Batch) -> None:
 
 
 def _copy_fresh(
-    cur: psycopg.Cursor, target: Target, frame: pd.DataFrame, batch_id: str, order: np.ndarray | None
+    cur: psycopg.Cursor, target: Table, frame: pd.DataFrame, batch_id: str, order: np.ndarray | None
 ) -> bool:
     """COPY rows straight into their table when none of their keys is there yet: the common case, in one pass
     instead of a staged copy and an upsert. A key already there aborts the COPY at once; the savepoint undoes
@@ -469,9 +256,9 @@ def _copy_fresh(
         with cur.connection.transaction():
             copy_frame(
                 cur,
-                sql.Identifier("core", target.table),
+                sql.Identifier("core", target.name),
                 frame,
-                target.columns,
+                target.stored,
                 order,
                 {"batch_id": batch_id},
             )
@@ -480,14 +267,14 @@ def _copy_fresh(
     return True
 
 
-def _upsert(cur: psycopg.Cursor, target: Target, frame: pd.DataFrame, batch_id: str) -> tuple[int, int]:
+def _upsert(cur: psycopg.Cursor, target: Table, frame: pd.DataFrame, batch_id: str) -> tuple[int, int]:
     # rows go in nearly sorted by key: the primary key's b-tree fills page after page (7% faster at 250k lines)
     order = id_order(frame[target.key[0]]) if target.key[0] in frame else None
     if _copy_fresh(cur, target, frame, batch_id, order):
         return len(frame), 0
-    stage = sql.Identifier(f"stage_{target.table}")
-    core = sql.Identifier("core", target.table)
-    cols = target.columns
+    stage = sql.Identifier(f"stage_{target.name}")
+    core = sql.Identifier("core", target.name)
+    cols = target.stored
     cur.execute(
         sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
             stage, sql.SQL(", ").join(map(sql.Identifier, cols)), core
@@ -565,7 +352,7 @@ def _load_batch(conn: psycopg.Connection, batch: Batch) -> LoadResult:
         if not held:
             check_references(batch)
         loaded_rows = {
-            name: 0 if held and name not in HELD_LOAD else len(f) for name, f in batch.frames.items()
+            name: 0 if held and not TABLES[name].held_load else len(f) for name, f in batch.frames.items()
         }
         cur.execute(
             "INSERT INTO core.batch_ledger (batch_id, account_id, interval_start, interval_end, content_hash, "
@@ -592,11 +379,11 @@ def _load_batch(conn: psycopg.Connection, batch: Batch) -> LoadResult:
             frames = {**frames, "policy_rules": policy_rules(frames["decisions"])}
         if "quarantine" in frames:
             frames = {**frames, "quarantine": frames["quarantine"].assign(quarantine_uid=quarantine_uids)}
-        for name in LOAD_ORDER:
+        for name, table in TABLES.items():
             frame = frames.get(name)
-            if frame is None or frame.empty or (held and name not in HELD_LOAD):
+            if frame is None or frame.empty or (held and not table.held_load):
                 continue
-            result.inserted[name], result.updated[name] = _upsert(cur, TARGETS[name], frame, batch_id)
+            result.inserted[name], result.updated[name] = _upsert(cur, table, frame, batch_id)
         if not held:
             result.withdrawn = _withdraw_replaced(cur, batch, batch_id)
         if not held and batch.event_window:

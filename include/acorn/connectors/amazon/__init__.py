@@ -1,1 +1,0 @@
-"""Amazon Selling Partner API: LWA auth, the client and the payload mapper."""
