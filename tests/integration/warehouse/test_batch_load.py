@@ -1,5 +1,6 @@
 """The load against a real Postgres: idempotent, complete, and honest about money."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -547,3 +548,20 @@ def test_a_single_currency_channels_refunds_were_presented_in_their_own_currency
         "SELECT presentment_currency, sum(presentment_amount) = sum(amount) FROM mart.refunds GROUP BY 1"
     ).fetchall()
     assert mart == [("JPY", True)]
+
+
+@pytest.mark.parametrize("name", ["claims", "review_items"])
+def test_withdrawing_hash_joins_the_batch_ids_instead_of_nesting_loops(conn, name):
+    """``NOT (id = ANY(array))`` per row, or the nested loops the planner picks for rows just written (no
+    statistics yet), are quadratic: a million-line batch's withdraw step ran for minutes (``make bench``). On
+    an empty table, as in the load's transaction, the statements must be planned as hash joins."""
+    from acorn.warehouse.load import WITHDRAW, hash_joins_only
+
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    params = (ids, ids) if name == "claims" else ("acorn", ids, ids)
+    with conn.transaction(), hash_joins_only(conn.cursor()) as cur:
+        plan = "\n".join(r[0] for r in cur.execute(f"EXPLAIN {WITHDRAW[name]}", params).fetchall())
+    assert "Hash Anti Join" in plan
+    assert "Nested Loop" not in plan
+    assert "= ANY" not in plan
+    assert conn.execute("SHOW enable_nestloop").fetchone()[0] == "on"  # only for these statements
