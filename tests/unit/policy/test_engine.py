@@ -425,3 +425,30 @@ def test_the_serial_returner_threshold_is_the_policys(policy, rates, tmp_path):
     d, _ = run(_policy_with(tmp_path, three), rates, history=history)
     assert d.decision_rule == "D050-serial-returner"
     assert "serial_returner" in str(d.risk_flags)
+
+
+def test_each_step_of_the_engine_runs_alone(policy, rates):
+    from acorn.columns import CodedColumns
+    from acorn.policy.engine import assign_liability, bear, choose_outcome, open_claims, price
+
+    refunds, lines, orders = case(disposition="WAREHOUSE_DAMAGED")
+    facts = assess(build_facts(refunds, lines, orders), empty_history(), policy)
+    coded = CodedColumns(facts)
+    priced = price(facts, coded, policy, rates)
+    assert priced.seller_cost.tolist() == [10700]  # 119.00 less the 12.00 of referral fee given back
+    assert facts["amount_reporting"].tolist() == [11900]  # EUR is the reporting currency
+    liability = assign_liability(facts, coded, policy)
+    assert liability.columns["liability_rule"].tolist() == ["L010-fba-warehouse-damage"]
+    assert facts["claimable"].tolist() == [True]
+    outcome = choose_outcome(facts, coded, policy, paused=False)
+    assert policy.decision_rules[outcome.rule[0]].id == "D060-recoverable"
+    assert outcome.claim.tolist() == [True]
+    money = bear(facts, coded, policy, priced, liability, outcome)
+    assert (money["recoverable_minor"].tolist(), money["borne_by_counterparty_minor"].tolist()) == (
+        [10700],
+        [10700],
+    )
+    claims = open_claims(facts, decide(facts, policy, rates).decisions)
+    assert claims[["claim_type", "counterparty", "amount_minor"]].values.tolist() == [
+        ["fba_warehouse_damage", "marketplace", 10700]
+    ]
