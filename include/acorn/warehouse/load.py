@@ -405,18 +405,20 @@ def _load_batch(conn: psycopg.Connection, batch: Batch) -> LoadResult:
 
 
 #: Withdraw the open claims and refund-decision review items of the decided refunds (first list) that the batch
-#: no longer derives (not in the second). Both lists are a batch long: they are hash-joined
-#: (:func:`hash_joins_only`), never searched one element at a time.
+#: no longer derives (not in the second). What this batch wrote (its batch id) it derives: only earlier
+#: batches' rows are looked at. Both lists are a batch long: they are hash-joined (:func:`hash_joins_only`),
+#: never searched one element at a time.
 WITHDRAW = {
     "claims": (
         "UPDATE core.claims t SET state = 'withdrawn', withdrawn_at = now() "
-        "WHERE t.state = 'open' AND t.refund_uid IN (SELECT unnest(%s::uuid[])) "
+        "WHERE t.state = 'open' AND t.batch_id <> %s AND t.refund_uid IN (SELECT unnest(%s::uuid[])) "
         "AND NOT EXISTS (SELECT FROM unnest(%s::uuid[]) AS k(id) WHERE k.id = t.claim_id) "
         "RETURNING t.claim_id::text, t.currency, t.amount_minor"
     ),
     "review_items": (
         "UPDATE core.review_items t SET state = 'withdrawn', resolved_at = now(), resolved_by = %s "
-        "WHERE t.state = 'open' AND t.kind = 'refund_decision' AND t.refund_uid IN (SELECT unnest(%s::uuid[])) "
+        "WHERE t.state = 'open' AND t.kind = 'refund_decision' AND t.batch_id <> %s "
+        "AND t.refund_uid IN (SELECT unnest(%s::uuid[])) "
         "AND NOT EXISTS (SELECT FROM unnest(%s::uuid[]) AS k(id) WHERE k.id = t.review_item_id) "
         "RETURNING t.review_item_id::text, t.currency, t.amount_minor"
     ),
@@ -452,9 +454,9 @@ def _withdraw_replaced(cur: psycopg.Cursor, batch: Batch, batch_id: str) -> dict
         keep[name] = [] if frame is None or frame.empty else frame[key].astype(str).tolist()
     with hash_joins_only(cur):
         withdrawn = {
-            "claims": cur.execute(WITHDRAW["claims"], (decided, keep["claims"])).fetchall(),
+            "claims": cur.execute(WITHDRAW["claims"], (batch_id, decided, keep["claims"])).fetchall(),
             "review_items": cur.execute(
-                WITHDRAW["review_items"], (batch.actor, decided, keep["review_items"])
+                WITHDRAW["review_items"], (batch.actor, batch_id, decided, keep["review_items"])
             ).fetchall(),
         }
     for name, rows in withdrawn.items():

@@ -558,7 +558,8 @@ def test_withdrawing_hash_joins_the_batch_ids_instead_of_nesting_loops(conn, nam
     from acorn.warehouse.load import WITHDRAW, hash_joins_only
 
     ids = [str(uuid.uuid4()) for _ in range(3)]
-    params = (ids, ids) if name == "claims" else ("acorn", ids, ids)
+    batch = str(uuid.uuid4())
+    params = (batch, ids, ids) if name == "claims" else ("acorn", batch, ids, ids)
     with conn.transaction(), hash_joins_only(conn.cursor()) as cur:
         plan = "\n".join(r[0] for r in cur.execute(f"EXPLAIN {WITHDRAW[name]}", params).fetchall())
     assert "Hash Anti Join" in plan
