@@ -45,11 +45,15 @@ class StageReport:
 
     @classmethod
     def from_xcom(cls, value: dict[str, Any]) -> Self:
+        """The report as ``to_xcom`` gave it; also as a run from before the typed reports left it in XCom (the
+        interval under ``window``, and the earlier stages' fields), so that on-call can clear a task of such a
+        run after an upgrade."""
+        value = dict(value)
+        if "interval" not in value and "window" in value:
+            value["interval"] = value.pop("window")
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(value) - names
-        if unknown:
-            raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
-        return cls(**{**value, "interval": Interval.from_xcom(value["interval"])})
+        fields = {k: v for k, v in value.items() if k in names and k != "interval"}
+        return cls(**fields, interval=Interval.from_xcom(value["interval"]))
 
 
 @dataclass(frozen=True)

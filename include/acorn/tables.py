@@ -80,7 +80,9 @@ def _entity(entity: Entity) -> Table:
     )
 
 
-def _columns(dtypes: dict[str, str], *, not_stored: tuple[str, ...] = (), not_landed: tuple[str, ...] = ()):
+def _columns(
+    dtypes: dict[str, str], *, not_stored: tuple[str, ...] = (), not_landed: tuple[str, ...] = ()
+) -> tuple[Column, ...]:
     return tuple(
         Column(name, dtype, stored=name not in not_stored, landed=name not in not_landed)
         for name, dtype in dtypes.items()
