@@ -52,7 +52,7 @@ from acorn.policy.fx import read_ecb_csv
 from acorn.policy.rules import load_policy
 from acorn.policy.taxonomy import load_taxonomy
 from acorn.quality.validate import validate
-from acorn.review import review_items
+from acorn.review.requests import review_items
 from acorn.risk.flags import assess, empty_history
 from acorn.schema import ENTITIES
 from acorn.settings import load_settings

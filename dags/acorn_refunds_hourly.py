@@ -10,8 +10,10 @@ Variable `acorn_channel_accounts`):
 (policy in `include/policies/refund_policy.yaml`) -> `load` (one transaction, ledger, upserts).
 
 Then `review_gate`: if the batches left open review items (policy said review, or a batch was held), the run
-waits at `review_batch` in **Browse > Required Actions** until a reviewer answers Approve / Reject / Escalate;
-`record_review` writes the answer to `core.review_answers`. Otherwise that path is skipped.
+waits at `review_batch` in **Browse > Required Actions**. Its body links to the reviewer's page (**Browse >
+Refund review**) filtered to the run's items: answer them there line by line (the task goes on by itself once
+none is open), or answer Approve / Reject / Escalate for all still open. `record_review` writes the answer.
+Otherwise that path is skipped. Waiting runs never keep a new hour from loading.
 
 **On call.** Every task is safe to clear: a rerun of `load` with the same content writes nothing (the ledger
 says `replayed`); `extract` re-reads the channel for the same interval. A failure that names a setting (the
@@ -28,7 +30,7 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag
 
 from acorn_airflow.batch import channel_accounts, prepare_warehouse, refund_batch
-from acorn_airflow.review import all_accounts_loaded, review_path
+from acorn_airflow.review import all_accounts_loaded, max_active_runs, review_path
 
 
 @dag(
@@ -36,7 +38,7 @@ from acorn_airflow.review import all_accounts_loaded, review_path
     schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,
-    max_active_runs=4,
+    max_active_runs=max_active_runs(timedelta(hours=1)),  # reviews waiting never stop loads
     default_args={"owner": "refund-ops", "retries": 2, "retry_delay": timedelta(minutes=2)},
     tags=["acorn", "refunds", "hourly"],
     doc_md=__doc__,

@@ -36,6 +36,31 @@ class ReviewRequestStale(AcornError):
     or one a later request of the same run replaced. Nothing is recorded."""
 
 
+class InvalidInput(AcornError):
+    """A request's parameter is wrong (unknown value, wrong type, too long); nothing was written. ``field``
+    names the parameter, for the 4xx answer."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class UnknownItems(InvalidInput):
+    """Answers were given for review items that do not exist; nothing was written."""
+
+
+class ItemsTaken(AcornError):
+    """Some of the review items were answered by someone else meanwhile (compare-and-set lost); nothing was
+    written. ``taken`` maps each item to who answered it, what and when."""
+
+    def __init__(self, taken: dict[str, dict]) -> None:
+        self.taken = taken
+        who = sorted({t["by"] for t in taken.values()})
+        super().__init__(
+            f"{len(taken)} of the items were answered already (by {', '.join(who)}): nothing was written"
+        )
+
+
 class WarehouseUnavailable(AcornError):
     """The warehouse cannot be reached with the configured setting."""
 

@@ -37,7 +37,7 @@ from acorn.policy.engine import CODED_COLUMNS, build_facts, decide
 from acorn.policy.rules import Policy
 from acorn.policy.taxonomy import Taxonomy
 from acorn.privacy import scrub_payloads, scrub_raw
-from acorn.review import review_items
+from acorn.review.requests import review_items
 from acorn.risk.flags import assess, history_since
 from acorn.stage_reports import DecideReport, ExtractReport, Interval, LoadReport, ValidateReport
 from acorn.tables import DECIDED_TABLES, ENTITY_TABLES, QUARANTINE, SIDE_TABLES, TABLES

@@ -29,14 +29,13 @@ class Reviewer:
 
     def answer_waiting(self) -> int:
         """Answer every HITL task now waiting for input; returns how many were answered."""
-        from airflow._shared.timezones import timezone
-        from airflow.models.hitl import HITLDetail, HITLUser
+        from airflow.models.hitl import HITLDetail
         from airflow.models.taskinstance import TaskInstance
-        from airflow.models.trigger import handle_event_submit
-        from airflow.triggers.base import TriggerEvent
         from airflow.utils.session import create_session
         from airflow.utils.state import TaskInstanceState
         from sqlalchemy import select
+
+        from acorn_airflow.hitl import stored_params, submit
 
         done = 0
         with create_session() as session:
@@ -47,16 +46,9 @@ class Reviewer:
                 detail = session.scalar(select(HITLDetail).where(HITLDetail.ti_id == ti.id))
                 if detail is None or detail.response_received:
                     continue
-                params = {key: spec.get("value") for key, spec in (detail.params or {}).items()}
-                params["comment"] = self.comment
-                detail.responded_by = HITLUser(id=self.user_id, name=self.user_name)
-                detail.responded_at = timezone.utcnow()
-                detail.chosen_options = [self.chosen]
-                detail.params_input = params
-                session.add(detail)
-                handle_event_submit(
-                    TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session
-                )
+                params = {**stored_params(detail), "comment": self.comment}
+                submit(session, ti, detail, user_id=self.user_id, user_name=self.user_name, chosen=self.chosen,
+                       params=params)  # fmt: skip
                 self.answered.append({"run_id": ti.run_id, "task_id": ti.task_id, "params": params})
                 done += 1
         return done

@@ -1,6 +1,6 @@
 """The run's review path as Airflow tasks: gate -> review_batch (HITL) -> record_review, then summarize.
 
-The gate claims the run's open review items in one review request (``acorn.review.open_request``); the
+The gate claims the run's open review items in one review request (``acorn.review.requests.open_request``); the
 HITL task shows that request and carries its id in its form, so the answer resolves exactly the items the
 person was shown, whatever happened to the run in between.
 """
@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 REVIEW_TASK_ID = "review_batch"
 NO_REVIEW_TASK_ID = "no_review_needed"
 GATE_TASK_ID = "review_gate"
-REVIEW_OPTIONS = ["Approve", "Reject", "Escalate"]
+#: acorn.review.requests.OPTIONS (kept literal here: DAG files parse without importing the library)
+REVIEW_OPTIONS = ["Approve", "Reject", "Escalate", "Answered on the page"]
+PAGE_PATH = "/acorn/review/"
 REVIEW_TIMEOUT = timedelta(hours=12)
 REQUEST_PARAM = "request_id"
 
@@ -61,7 +63,7 @@ def review_gate(loads) -> str:
     must not keep the other accounts' refunds from their reviewer, who is told which accounts are missing.
     The run still ends failed, showing that account.
     """
-    from acorn.review import open_request
+    from acorn.review.requests import open_request
     from acorn_airflow.resources import warehouse
 
     ctx = get_current_context()
@@ -78,7 +80,7 @@ def review_gate(loads) -> str:
         )
     ti.xcom_push(key=REQUEST_PARAM, value=request.request_id)
     ti.xcom_push(key="items", value=len(request.item_ids))
-    ti.xcom_push(key="briefing", value=request.briefing())
+    ti.xcom_push(key="briefing", value=request.briefing(page_link(request.request_id)))
     log.info(
         "review request %s: %d open items of %d batches %s; missing accounts %s; under review elsewhere %s",
         request.request_id,
@@ -89,6 +91,23 @@ def review_gate(loads) -> str:
         request.held_elsewhere or "none",
     )
     return REVIEW_TASK_ID if request.request_id else NO_REVIEW_TASK_ID
+
+
+def max_active_runs(interval: timedelta, loading: int = 4) -> int:
+    """Active runs enough that waiting reviews never keep a new run from loading: every run that can be
+    waiting at ``review_batch`` (each at most ``REVIEW_TIMEOUT``, then it takes its default) plus ``loading``
+    runs that load at once. Four unanswered reviews stopped the hourly DAG when this was a flat 4."""
+    return -(-REVIEW_TIMEOUT // interval) + loading
+
+
+def page_link(request_id: str | None) -> str | None:
+    """The reviewer's page on exactly this request's items, under the API server's base URL."""
+    if not request_id:
+        return None
+    from airflow.configuration import conf
+
+    base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
+    return f"{base}{PAGE_PATH}?request_id={request_id}"
 
 
 class ReviewRequestOperator(HITLOperator):
@@ -116,7 +135,7 @@ def record_review() -> dict:
     """Resolve the items of the request that was answered, and only those still open."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from acorn.review import record_answer
+    from acorn.review.requests import record_answer
     from acorn_airflow.resources import warehouse
 
     ctx = get_current_context()

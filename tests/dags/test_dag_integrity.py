@@ -11,8 +11,14 @@ from unittest import mock
 import pytest
 
 DAGS = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-ALLOWED_TAGS = {"acorn", "refunds", "fx", "hourly", "daily", "simulation"}
-EXPECTED = {"acorn_refunds_hourly", "acorn_refunds_daily", "acorn_fx_rates_daily", "acorn_policy_simulation"}
+ALLOWED_TAGS = {"audit", "acorn", "refunds", "fx", "hourly", "daily", "simulation"}
+EXPECTED = {
+    "acorn_refunds_hourly",
+    "acorn_refunds_daily",
+    "acorn_fx_rates_daily",
+    "acorn_policy_simulation",
+    "acorn_audit_export",
+}
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from tests.dags.conftest import DEMO_ACCOUNTS, HOUR_END, run, write_accounts
+from tests.dags.conftest import DEMO_ACCOUNTS, HOUR_END, dag, run, write_accounts
 
 
 def _one(dsn, sql, params=()):
@@ -75,3 +75,85 @@ def test_the_batches_are_mapped_over_account_ids_so_a_cleared_task_reads_the_set
     changed = [{**DEMO_ACCOUNTS[0], "marketplaces": ["UK"]}, DEMO_ACCOUNTS[1]]
     write_accounts(tmp_path / "accounts.yaml", changed)
     assert channel_account("amazon-eu").marketplaces == ("UK",)
+
+
+def _answer_on_the_page_when_asked(owner_dsn, answered: list, stop):
+    """Play the reviewer on the page: once the run's review task waits, answer one line, then the rest."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+    from sqlalchemy import select
+
+    from acorn_airflow.page.actions import answer_and_go_on
+
+    while not stop.wait(0.5):
+        try:
+            with create_session() as session:
+                waiting = session.scalars(
+                    select(TaskInstance).where(TaskInstance.state == TaskInstanceState.AWAITING_INPUT)
+                ).all()
+            if not waiting:
+                continue
+            with psycopg.connect(owner_dsn) as conn:
+                [ids] = conn.execute(
+                    "SELECT item_ids::text[] FROM core.review_requests WHERE state = 'pending'"
+                ).fetchone()
+            answered.append(
+                answer_and_go_on(ids[:1], "rejected", "one line", user_id="alice", user_name="Alice Ops")
+            )
+            answered.append(
+                answer_and_go_on(ids[1:], "approved", "the rest", user_id="bob", user_name="Bob Ops")
+            )
+            return
+        except Exception:  # the SQLite metadata DB is busy: try again
+            continue
+
+
+def test_a_run_goes_on_by_itself_once_the_page_answered_every_item_of_its_review(airflow_env):
+    import threading
+
+    from acorn_airflow.page.actions import REVIEW_TASK_ID
+
+    run("acorn_fx_rates_daily", HOUR_END)
+    answered, stop = [], threading.Event()
+    page = threading.Thread(
+        target=_answer_on_the_page_when_asked, args=(airflow_env, answered, stop), daemon=True
+    )
+    page.start()
+    try:
+        result = dag("acorn_refunds_hourly").test(logical_date=HOUR_END)  # nobody answers Required Actions
+    finally:
+        stop.set()
+        page.join()
+    states = {ti.task_id: ti.state for ti in result.get_task_instances() if ti.map_index in (-1, 0)}
+    assert result.state == "success"
+    assert states[REVIEW_TASK_ID] == "success"
+    assert states["record_review"] == "success"
+    [(one, first_resumed), (rest, then_resumed)] = answered
+    assert len(one) == 1
+    assert first_resumed == []
+    assert [r["run_id"] for r in then_resumed] == [result.run_id]  # the last line: it goes on
+    with psycopg.connect(airflow_env) as conn:
+        rows = conn.execute(
+            "SELECT source, answer, responded_by, count(*) FROM core.review_item_answers GROUP BY 1, 2, 3 ORDER BY 2"
+        ).fetchall()
+        hitl = conn.execute(
+            "SELECT chosen_option, responded_by, items_resolved FROM core.review_answers"
+        ).fetchall()
+        still_open = conn.execute("SELECT count(*) FROM core.review_items WHERE state = 'open'").fetchone()[0]
+    assert rows == [("page", "approved", "Bob Ops", len(rest)), ("page", "rejected", "Alice Ops", 1)]
+    assert hitl == [("Answered on the page", "Bob Ops", 0)]
+    assert still_open == 0
+
+
+def test_waiting_reviews_never_use_up_the_hourly_dag_s_active_runs():
+    from datetime import timedelta
+
+    from acorn_airflow.review import REVIEW_TIMEOUT
+
+    hourly = dag("acorn_refunds_hourly")
+    waiting_at_most = REVIEW_TIMEOUT // timedelta(hours=1)  # then the review takes its default
+    assert hourly.max_active_runs > waiting_at_most
+    from acorn.review.requests import OPTIONS
+
+    assert hourly.task_dict["review_batch"].options == OPTIONS

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from acorn.landing import batch_folder
-from acorn.review import open_request, record_answer
+from acorn.review.requests import open_request, record_answer
 from acorn.warehouse.migrate import pending
 from acorn.warehouse.roles import ensure_login
 from tests.conftest import as_role

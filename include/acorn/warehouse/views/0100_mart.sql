@@ -1,5 +1,5 @@
 -- Analyst views. Re-created whenever this file changes; amounts are NUMERIC in major units.
-DROP VIEW IF EXISTS mart.refunds, mart.refund_rate, mart.cost_by_liability, mart.review_queue,
+DROP VIEW IF EXISTS mart.refunds, mart.refund_rate, mart.cost_by_liability, mart.review_queue, mart.refund_outcomes,
     mart.review_throughput, mart.claims_open, mart.quarantine_summary, mart.daily_summary CASCADE;
 DROP MATERIALIZED VIEW IF EXISTS mart.daily_refunds;
 
@@ -139,14 +139,17 @@ COMMENT ON COLUMN mart.cost_by_liability.seller_cost_reporting IS 'Borne by the 
 CREATE VIEW mart.review_queue AS
 SELECT i.review_item_id, i.kind, i.state, i.summary, i.currency,
        i.amount_minor::numeric / 10::numeric ^ coalesce(c.exponent, 2) AS amount, i.refund_uid, b.account_id,
-       b.interval_start, b.interval_end, i.created_at, i.resolved_at, i.resolved_by
+       b.interval_start, b.interval_end, i.created_at, i.resolved_at, i.resolved_by,
+       a.comment AS answer_comment, a.source AS answered_from, i.request_id, r.run_id AS review_run_id
 FROM core.review_items i
 JOIN core.batch_ledger b ON b.batch_id = i.batch_id
-LEFT JOIN core.currency c ON c.code = i.currency;
+LEFT JOIN core.currency c ON c.code = i.currency
+LEFT JOIN core.review_item_answers a ON a.review_item_id = i.review_item_id
+LEFT JOIN core.review_requests r ON r.request_id = i.request_id;
 COMMENT ON VIEW mart.review_queue IS 'Everything sent to a person, open or answered.';
 COMMENT ON COLUMN mart.review_queue.review_item_id IS 'Id of the review item.';
 COMMENT ON COLUMN mart.review_queue.kind IS 'refund_decision (policy said review), batch_hold (money did not add up) or anomaly.';
-COMMENT ON COLUMN mart.review_queue.state IS 'open, approved, rejected or escalated.';
+COMMENT ON COLUMN mart.review_queue.state IS 'open, approved, rejected, escalated, or withdrawn (a newer decision no longer asks).';
 COMMENT ON COLUMN mart.review_queue.summary IS 'Why it needs a person.';
 COMMENT ON COLUMN mart.review_queue.currency IS 'Currency of the amount.';
 COMMENT ON COLUMN mart.review_queue.amount IS 'Amount at stake.';
@@ -157,6 +160,43 @@ COMMENT ON COLUMN mart.review_queue.interval_end IS 'End of the batch interval.'
 COMMENT ON COLUMN mart.review_queue.created_at IS 'When it was raised.';
 COMMENT ON COLUMN mart.review_queue.resolved_at IS 'When it was answered.';
 COMMENT ON COLUMN mart.review_queue.resolved_by IS 'Who answered (Airflow user).';
+COMMENT ON COLUMN mart.review_queue.answer_comment IS 'The comment given with the answer.';
+COMMENT ON COLUMN mart.review_queue.answered_from IS 'page (the reviewer''s page) or hitl (the run''s review task).';
+COMMENT ON COLUMN mart.review_queue.request_id IS 'The review task request that showed the item, if any.';
+COMMENT ON COLUMN mart.review_queue.review_run_id IS 'The Airflow run whose review task showed the item.';
+
+CREATE VIEW mart.refund_outcomes AS
+WITH latest AS (
+    SELECT DISTINCT ON (refund_uid) * FROM core.decisions ORDER BY refund_uid, decided_at DESC
+), asked AS (
+    SELECT DISTINCT ON (refund_uid) * FROM core.review_items
+    WHERE kind = 'refund_decision' AND state <> 'withdrawn' ORDER BY refund_uid, created_at DESC
+)
+SELECT d.refund_uid, d.policy_version, d.outcome AS policy_outcome, d.decision_rule,
+       i.review_item_id, i.state AS review_state, a.answer, a.responded_by AS answered_by,
+       a.responded_at AS answered_at, a.source AS answered_from,
+       CASE
+           WHEN d.outcome <> 'review' THEN d.outcome
+           WHEN a.answer = 'approved' THEN 'approve'
+           WHEN a.answer = 'rejected' THEN 'reject'
+           WHEN a.answer = 'escalated' THEN 'escalated'
+           ELSE 'review'
+       END AS final_outcome
+FROM latest d
+LEFT JOIN asked i ON i.refund_uid = d.refund_uid AND d.outcome = 'review'
+LEFT JOIN core.review_item_answers a ON a.review_item_id = i.review_item_id;
+COMMENT ON VIEW mart.refund_outcomes IS 'Each refund''s latest decision beside its outcome after review: the policy row stays as it was decided.';
+COMMENT ON COLUMN mart.refund_outcomes.refund_uid IS 'Refund line.';
+COMMENT ON COLUMN mart.refund_outcomes.policy_version IS 'Policy version of the decision.';
+COMMENT ON COLUMN mart.refund_outcomes.policy_outcome IS 'What the policy decided: approve, review, reject or claim.';
+COMMENT ON COLUMN mart.refund_outcomes.decision_rule IS 'The rule that decided.';
+COMMENT ON COLUMN mart.refund_outcomes.review_item_id IS 'The review item, when the policy sent it to review.';
+COMMENT ON COLUMN mart.refund_outcomes.review_state IS 'open, approved, rejected or escalated.';
+COMMENT ON COLUMN mart.refund_outcomes.answer IS 'The reviewer''s answer, once given.';
+COMMENT ON COLUMN mart.refund_outcomes.answered_by IS 'Airflow user who answered.';
+COMMENT ON COLUMN mart.refund_outcomes.answered_at IS 'When.';
+COMMENT ON COLUMN mart.refund_outcomes.answered_from IS 'page or hitl.';
+COMMENT ON COLUMN mart.refund_outcomes.final_outcome IS 'approve, reject, claim, escalated (with finance), or review (still waiting).';
 
 CREATE VIEW mart.review_throughput AS
 SELECT date_trunc('day', created_at)::date AS day, kind, count(*) AS raised,

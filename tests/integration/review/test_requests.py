@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from acorn.errors import ReviewRequestStale
-from acorn.landing import batch_folder
-from acorn.review import open_request, record_answer
-from tests.integration.warehouse.test_batch_load import run_batch
-
-START = datetime(2026, 11, 2, tzinfo=UTC)
-END = START + timedelta(hours=12)
+from acorn.review.requests import open_request, record_answer
+from tests.integration.review.conftest import END, load_demo
 
 
 def _load(conn, accounts, taxonomy, policy, tmp_path, account_id):
-    account = accounts[account_id]
-    folder = batch_folder(tmp_path, account.id, START, END)
-    _, loaded = run_batch(conn, account, folder, taxonomy, policy, start=START, end=END)
-    assert loaded.review_items > 0
-    return loaded
+    return load_demo(conn, accounts, taxonomy, policy, tmp_path, account_id)
 
 
 def _answer(conn, request_id, chosen="Approve", run_id="r1", **kw):
@@ -97,7 +87,10 @@ def test_a_cleared_gate_with_new_items_supersedes_its_request_and_the_old_answer
         "review_requested": 2,
         "review_request_superseded": 1,
         "review_answered": 1,
+        "review_item_answered": len(second.item_ids),  # and one answer row per item, from the review task
     }
+    rows = conn.execute("SELECT source, answer, count(*) FROM core.review_item_answers GROUP BY 1, 2")
+    assert rows.fetchall() == [("hitl", "rejected", len(second.item_ids))]
 
 
 def test_an_item_under_review_in_one_run_is_not_offered_in_another(
@@ -138,14 +131,14 @@ def test_an_answer_that_finds_its_items_answered_already_says_so(
     assert _states(conn) == {"amazon-jp:rejected": jp.review_items}
 
 
-def test_an_item_is_resolved_only_by_an_answer_to_the_request_that_showed_it(
+def test_an_item_is_resolved_only_by_its_own_answer_and_requests_by_their_run(
     conn, fx, accounts, taxonomy, policy, tmp_path
 ):
     import psycopg
 
     jp = _load(conn, accounts, taxonomy, policy, tmp_path, "amazon-jp")
     shown = _request(conn, [jp.batch_id])
-    with pytest.raises(psycopg.errors.RaiseException, match="only be approved by an answer"):
+    with pytest.raises(psycopg.errors.RaiseException, match="only be approved by its own answer"):
         conn.execute("UPDATE core.review_items SET state = 'approved', resolved_by = 'mallory'")
     forged = (
         "INSERT INTO core.review_answers (answer_id, dag_id, run_id, task_id, chosen_option, responded_by, "

@@ -17,11 +17,16 @@ import psycopg
 
 from acorn.errors import ReviewRequestStale
 from acorn.money import describe_sums
+from acorn.review.answers import answer_items
 from acorn.schema import uid, uids
 from acorn.tables import REVIEW_ITEMS
 
 #: Reviewer options shown in the Airflow UI, and the state each one gives the open items.
 ANSWERS = {"Approve": "approved", "Reject": "rejected", "Escalate": "escalated"}
+#: The review task's option that answers nothing: the items were (or will be) answered one by one on the
+#: reviewer's page. ACORN gives it itself when the page answers a request's last open item.
+ON_THE_PAGE = "Answered on the page"
+OPTIONS = [*ANSWERS, ON_THE_PAGE]
 
 
 def review_items(
@@ -83,8 +88,8 @@ class ReviewRequest:
     missing_accounts: list[str]
     held_elsewhere: dict[str, int]  # run id -> open items of these batches under review in that run
 
-    def briefing(self) -> str:
-        return briefing_markdown(self.summary, self.missing_accounts, self.held_elsewhere)
+    def briefing(self, page_link: str | None = None) -> str:
+        return briefing_markdown(self.summary, self.missing_accounts, self.held_elsewhere, page_link)
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,9 @@ class AnswerResult:
         said = f"{self.chosen!r} to request {self.request_id}: {len(self.resolved)} of {self.shown} items resolved"
         if self.already_answered:
             said += f"; {self.already_answered} were already answered elsewhere and were left as they were"
+        left = self.shown - self.already_answered - len(self.resolved)
+        if left and not self.replayed:
+            said += f"; {left} stay open on the reviewer's page"
         if self.replayed:
             said += " (recorded before; nothing written again)"
         return said
@@ -212,12 +220,17 @@ def items_summary(conn: psycopg.Connection, item_ids: list[str]) -> dict:
 
 
 def briefing_markdown(
-    summary: dict, missing_accounts: list[str] = (), held_elsewhere: dict[str, int] | None = None
+    summary: dict,
+    missing_accounts: list[str] = (),
+    held_elsewhere: dict[str, int] | None = None,
+    page_link: str | None = None,
 ) -> str:
-    """The review task's body: what is waiting, per account, with the money at stake, and what is not here."""
-    lines = [
-        f"**{summary['items']} open review items**",
-        "",
+    """The review task's body: what is waiting, per account, with the money at stake, and what is not here;
+    ``page_link`` opens the reviewer's page on exactly these items."""
+    lines = [f"**{summary['items']} open review items**", ""]
+    if page_link:
+        lines += [f"**[Decide them line by line on the reviewer's page]({page_link})**", ""]
+    lines += [
         "| account | items | kinds | amount |",
         "|---|---|---|---|",
     ]
@@ -236,6 +249,9 @@ def briefing_markdown(
         "",
         "Your answer applies to exactly the items counted above, and only to those still open.",
         "Approve releases the refund decisions; Reject marks them for contest; Escalate hands them to finance.",
+        "To decide line by line, open the reviewer's page (link above); once every item there is answered, "
+        f"this task goes on by itself. **{ON_THE_PAGE}** leaves the open items to the page and lets the run "
+        "go on.",
     ]
     return "\n".join(lines)
 
@@ -257,8 +273,8 @@ def record_answer(
     The request must be this run's. An answer to a request that a later one of the run superseded is
     refused (``ReviewRequestStale``), with nothing written: the person did not see the items now open.
     """
-    if chosen not in ANSWERS:
-        raise ValueError(f"unknown review answer {chosen!r}; expected one of {sorted(ANSWERS)}")
+    if chosen not in OPTIONS:
+        raise ValueError(f"unknown review answer {chosen!r}; expected one of {OPTIONS}")
     answer_id = uid("answer", dag_id, run_id, task_id, request_id)
     with conn.transaction():
         request = conn.execute(
@@ -310,16 +326,20 @@ def record_answer(
             "responded_by, responded_at, items_resolved, request_id, items_shown, items_already_answered) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (answer_id, dag_id, run_id, task_id, chosen, comment, responded_by, responded_at,
-             len(still_open), request_id, len(item_ids), already),
+             len(still_open) if chosen in ANSWERS else 0, request_id, len(item_ids), already),
         )  # fmt: skip
-        resolved = [
-            r[0]
-            for r in conn.execute(
-                "UPDATE core.review_items SET state = %s, resolved_at = %s, resolved_by = %s "
-                "WHERE review_item_id = ANY(%s::uuid[]) RETURNING review_item_id::text",
-                (ANSWERS[chosen], responded_at, responded_by, still_open),
-            ).fetchall()
-        ]
+        resolved = []
+        if still_open and chosen in ANSWERS:
+            resolved = answer_items(
+                conn,
+                still_open,
+                ANSWERS[chosen],
+                responded_by=responded_by,
+                comment=comment,
+                source="hitl",
+                responded_at=responded_at,
+                answer_id=answer_id,
+            )
         conn.execute(
             "UPDATE core.review_requests SET state = 'answered', closed_at = now() WHERE request_id = %s",
             (request_id,),
@@ -327,6 +347,7 @@ def record_answer(
         _audit(conn, responded_by, "review_answered", {
             "answer": chosen, "request_id": request_id, "run_id": run_id, "comment": comment,
             "items_shown": len(item_ids), "items_resolved": resolved, "items_already_answered": already,
+            "items_left_open": len(still_open) - len(resolved),
         })  # fmt: skip
     return AnswerResult(answer_id, request_id, chosen, len(item_ids), resolved, already)
 
