@@ -10,7 +10,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: install demo test bench bench-csv up warehouse stop lint format lock clean
+.PHONY: install demo test bench bench-csv bench-review up warehouse stop lint format lock clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: ACORN needs Python 3.11"; exit 1; }
@@ -33,6 +33,9 @@ bench: $(STAMP)  ## stage-by-stage benchmark against the raw COPY limit and the 
 
 bench-csv: $(STAMP)  ## the CSV import's time and memory on a 100 MiB file, beside pandas.read_csv
 	$(BIN)/python -m bench.csv_files
+
+bench-review: $(STAMP)  ## the reviewer's page's queries on 10,000+ open review items, beside their floors
+	$(BIN)/python -m bench.review_queue
 
 up: $(STAMP)  ## the Airflow UI on http://127.0.0.1:8080 with the DAGs and the embedded warehouse
 	$(BIN)/python -m acorn_airflow.up

@@ -129,8 +129,10 @@ def list_items(
     descending: bool = True,
     page: int = 1,
     page_size: int = 50,
+    with_facets: bool = True,
 ) -> QueuePage:
-    """One page of the queue, the selection's size and money, and the values each filter can take."""
+    """One page of the queue, the selection's size and money, and (``with_facets``) the values each filter
+    can take, which the page asks for once, not on every sort or page."""
     if sort not in SORTS:
         raise InvalidInput("sort", f"{sort!r} is not one of {', '.join(SORTS)}")
     if page < 1:
@@ -139,19 +141,21 @@ def list_items(
         raise InvalidInput("page_size", f"{page_size} is not between 1 and {MAX_PAGE_SIZE}")
     where, params = filters.where(reporting_currency)
     direction = "DESC" if descending else "ASC"
-    total, money = conn.execute(
-        f"SELECT count(*), coalesce(sum(d.amount_reporting_minor), 0) {_FROM} WHERE {where}", params
-    ).fetchone()
-    ids = [
-        r[0]
-        for r in conn.execute(
-            f"SELECT i.review_item_id::text {_FROM} WHERE {where} "
-            f"ORDER BY {SORTS[sort]} {direction} NULLS LAST, i.review_item_id LIMIT %(limit)s OFFSET %(offset)s",
-            {**params, "limit": page_size, "offset": (page - 1) * page_size},
-        ).fetchall()
-    ]
+    # one pass: the page's ids, and the selection's size and money beside each (a window over the filter)
+    rows = conn.execute(
+        f"SELECT i.review_item_id::text, count(*) OVER (), sum(d.amount_reporting_minor) OVER () {_FROM} "
+        f"WHERE {where} ORDER BY {SORTS[sort]} {direction} NULLS LAST, i.review_item_id "
+        "LIMIT %(limit)s OFFSET %(offset)s",
+        {**params, "limit": page_size, "offset": (page - 1) * page_size},
+    ).fetchall()
+    if rows:
+        total, money = rows[0][1], rows[0][2] or 0
+    else:  # past the last page, or nothing matches: the size still counts
+        total, money = conn.execute(
+            f"SELECT count(*), coalesce(sum(d.amount_reporting_minor), 0) {_FROM} WHERE {where}", params
+        ).fetchone()
     return QueuePage(
-        items=item_facts(conn, ids),
+        items=item_facts(conn, [r[0] for r in rows]),
         total=total,
         page=page,
         page_size=page_size,
@@ -159,7 +163,7 @@ def list_items(
         filters={k: str(v) for k, v in asdict(filters).items() if v is not None},
         sort=sort,
         descending=descending,
-        facets=facets(conn, filters.state),
+        facets=facets(conn, filters.state) if with_facets else {},
     )
 
 

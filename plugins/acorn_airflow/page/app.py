@@ -166,6 +166,7 @@ def items(
     desc: bool = True,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    facets: bool = True,
 ) -> dict:
     from acorn.review.queue import QueueFilter, list_items
 
@@ -177,7 +178,7 @@ def items(
     with _warehouse() as conn:
         result = list_items(
             conn, filters, reporting_currency=reporting_currency(), sort=sort, descending=desc, page=page,
-            page_size=page_size,
+            page_size=page_size, with_facets=facets,
         )  # fmt: skip
     return {**result.to_json(), "switch_paused": paused()}
 

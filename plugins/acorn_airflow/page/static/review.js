@@ -109,13 +109,13 @@ function fillFacets(facets) {
   }
 }
 
-async function loadItems() {
+async function loadItems({ facets = false } = {}) {
   const params = query();
   history.replaceState(null, "", `${location.pathname}?${params}`);
-  const page = await call(`items?${params}`);
+  const page = await call(`items?${params}&facets=${facets}`);
   state.items = page.items;
   state.selected.clear();
-  fillFacets(page.facets);
+  if (facets) fillFacets(page.facets);
   render(page);
 }
 
@@ -132,8 +132,8 @@ function answerCell(item) {
   const button = (answer, label, cls) =>
     el("button", { class: cls, disabled: !state.me.can_answer, onclick: () => submit([item.review_item_id], answer, comment.value) }, label);
   return el("td", {}, el("div", { class: "answer" }, comment,
-    el("div", {}, button("approved", "Approve", "approve"), " ", button("rejected", "Reject", "reject"), " ",
-      button("escalated", "Escalate"))));
+    button("approved", "Approve", "approve"), button("rejected", "Reject", "reject"),
+    button("escalated", "Escalate")));
 }
 
 function row(item) {
@@ -218,7 +218,7 @@ function exportLinks() {
 }
 
 function wire() {
-  document.getElementById("filters").addEventListener("submit", (e) => { e.preventDefault(); state.page = 1; loadItems().catch((x) => say(x.message, "error")); });
+  document.getElementById("filters").addEventListener("submit", (e) => { e.preventDefault(); state.page = 1; loadItems({ facets: true }).catch((x) => say(x.message, "error")); });
   document.getElementById("clear").addEventListener("click", () => { document.getElementById("filters").reset(); for (const h of ["request_id", "run_id"]) document.getElementById("filters").elements[h].value = ""; state.page = 1; loadItems(); });
   document.getElementById("prev").addEventListener("click", () => { state.page -= 1; loadItems(); });
   document.getElementById("next").addEventListener("click", () => { state.page += 1; loadItems(); });
@@ -249,7 +249,7 @@ addEventListener("DOMContentLoaded", async () => {
   exportLinks();
   try {
     await loadMe();
-    await loadItems();
+    await loadItems({ facets: true });
   } catch (error) {
     say(error.message, "error");
   }
