@@ -119,6 +119,12 @@ class ReviewRequestOperator(HITLOperator):
 
     def execute(self, context):
         request_id = context["ti"].xcom_pull(task_ids=GATE_TASK_ID, key=REQUEST_PARAM)
+        answered = _answered_on_the_page(request_id)
+        if answered:  # nothing left to ask: the page answered every item before this task asked
+            log.info(
+                "every item of review request %s was answered on the reviewer's page already", request_id
+            )
+            return answered
         self.params[REQUEST_PARAM] = Param(
             request_id,
             type="string",
@@ -128,6 +134,35 @@ class ReviewRequestOperator(HITLOperator):
             source="task",
         )
         return super().execute(context)
+
+
+def _answered_on_the_page(request_id: str | None) -> dict | None:
+    """The review task's answer when no item of the request is open any more (answered on the page between
+    the gate and this task), in the shape a HITL response has; None while any is open."""
+    from acorn.review.requests import ON_THE_PAGE
+    from acorn_airflow.resources import warehouse
+
+    with warehouse() as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE i.state = 'open'), max(i.resolved_by) "
+            "FROM core.review_requests q JOIN core.review_items i ON i.review_item_id = ANY(q.item_ids) "
+            "WHERE q.request_id = %s",
+            (request_id,),
+        ).fetchone()
+    if not request_id or row is None or row[0] or row[1] is None:
+        return None
+    return {
+        "chosen_options": [ON_THE_PAGE],
+        "params_input": {
+            REQUEST_PARAM: request_id,
+            "comment": "answered on the reviewer's page before the task asked",
+        },
+        "responded_by_user": {
+            "id": "acorn",
+            "name": "acorn (every item was answered on the reviewer's page)",
+        },
+        "responded_at": datetime.now(UTC).isoformat(),
+    }
 
 
 @task(task_id="record_review", retry_policy=NO_RETRY_ON_CONFIG)
