@@ -85,20 +85,25 @@ def template_db(pg_server: str) -> str:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def warehouse_dsn(pg_server: str, template_db: str) -> str:
-    """A fresh, migrated warehouse database for one test."""
+def clone_database(pg_server: str, template: str, prefix: str = "acorn_t") -> Iterator[str]:
+    """A new database copied from ``template`` (yields its DSN), dropped afterwards."""
     import psycopg
 
-    name = f"acorn_t_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         # a database's own privileges are not copied from its template: as migration 0017 sets them
         admin.execute(f'REVOKE TEMPORARY ON DATABASE "{name}" FROM PUBLIC')
         admin.execute(f'GRANT TEMPORARY ON DATABASE "{name}" TO acorn_loader')
     yield _with_db(pg_server, name)
     with psycopg.connect(pg_server, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def warehouse_dsn(pg_server: str, template_db: str) -> Iterator[str]:
+    """A fresh, migrated warehouse database for one test."""
+    yield from clone_database(pg_server, template_db)
 
 
 def as_role(dsn: str, user: str, password: str | None = None) -> str:

@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from acorn_airflow.page.app import paused
-from tests.integration.conftest import fx  # noqa: F401 - fixtures of the loaded warehouse
-from tests.integration.review.conftest import open_ids, two_accounts  # noqa: F401
+from tests.integration.review.conftest import open_ids
 
 USERS = {"alice": "admin", "uma": "user", "victor": "viewer"}
 
@@ -49,7 +48,7 @@ def empty_warehouse(monkeypatch, loader_dsn, conn):
 
 
 @pytest.fixture
-def warehouse(empty_warehouse, two_accounts):  # noqa: F811
+def warehouse(empty_warehouse, two_accounts):
     return empty_warehouse
 
 

@@ -22,8 +22,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
-from tests.integration.conftest import fx  # noqa: F401 - fixtures of the loaded warehouse
-from tests.integration.review.conftest import open_ids, two_accounts  # noqa: F401
+from tests.integration.review.conftest import open_ids
 
 CHROMIUM = Path("/usr/bin/chromium")
 try:
@@ -48,7 +47,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def ui(tmp_path, loader_dsn, two_accounts):  # noqa: F811
+def ui(tmp_path, loader_dsn, two_accounts):
     """`make up` on a free port, on the test warehouse with two demo accounts loaded; its URL and password."""
     port, home = _free_port(), tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ACORN_HOME"))}

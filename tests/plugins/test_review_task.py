@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from tests.integration.conftest import fx  # noqa: F401 - fixtures of the loaded warehouse
-from tests.integration.review.conftest import two_accounts  # noqa: F401
-
 
 def test_a_request_answered_on_the_page_before_the_task_asks_is_answered_at_once(
     monkeypatch,
     loader_dsn,
     conn,
-    two_accounts,  # noqa: F811
+    two_accounts,
 ):
     from acorn.review.answers import answer_items
     from acorn.review.requests import ON_THE_PAGE, open_request

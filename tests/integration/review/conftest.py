@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,12 +23,48 @@ def load_demo(conn, accounts, taxonomy, policy, tmp_path, account_id, start=STAR
     return loaded
 
 
+@pytest.fixture(scope="session")
+def loaded_template(pg_server, template_db, accounts, taxonomy, policy, tmp_path_factory):
+    """A database with amazon-jp and shopify-outdoor loaded for the same 12 hours, loaded once per session
+    (their landing folders in a session folder); the tests that ask for ``two_accounts`` get copies of it."""
+    import psycopg
+
+    from acorn.policy.fx import read_ecb_csv
+    from acorn.settings import load_settings
+    from acorn.warehouse.load import load_fx_rates
+    from tests.conftest import _with_db
+
+    name = f"acorn_tpl_review_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    landing = tmp_path_factory.mktemp("review-landing")
+    with psycopg.connect(_with_db(pg_server, name), autocommit=True) as conn:
+        load_fx_rates(conn, read_ecb_csv(load_settings().fx_file), "test")
+        reports = {
+            a: load_demo(conn, accounts, taxonomy, policy, landing, a)
+            for a in ("amazon-jp", "shopify-outdoor")
+        }
+    yield name, reports
+    with psycopg.connect(pg_server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
-def two_accounts(conn, fx, accounts, taxonomy, policy, tmp_path):
-    """amazon-jp and shopify-outdoor loaded for the same 12 hours; their load reports by account."""
-    return {
-        a: load_demo(conn, accounts, taxonomy, policy, tmp_path, a) for a in ("amazon-jp", "shopify-outdoor")
-    }
+def warehouse_dsn(request, pg_server, template_db):
+    """The test's warehouse: a copy of the loaded one for tests that ask for ``two_accounts``, else empty."""
+    from tests.conftest import clone_database
+
+    loaded = "two_accounts" in request.fixturenames
+    yield from clone_database(
+        pg_server, request.getfixturevalue("loaded_template")[0] if loaded else template_db
+    )
+
+
+@pytest.fixture
+def two_accounts(loaded_template, warehouse_dsn):
+    """amazon-jp and shopify-outdoor loaded for the same 12 hours (with the demo's rates); their load
+    reports by account."""
+    return loaded_template[1]
 
 
 def open_ids(conn, account_id=None) -> list[str]:
