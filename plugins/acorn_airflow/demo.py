@@ -4,7 +4,8 @@ Runs, with ``dag.test()`` against the embedded warehouse (or yours, if AIRFLOW_C
 the FX DAG once, the hourly DAG for every hour of the demo day, and the daily DAG that re-reads that day for
 late data. The demo plays the reviewer: each waiting review task is answered Approve as ``acorn-demo`` through
 Airflow's own HITL records, as the Required Actions page would (``acorn_airflow.answering``); nowhere else does
-ACORN answer for a person. Running it twice duplicates nothing: the second run's batches replay.
+ACORN answer for a person. The last hours' review tasks are answered "Answered on the page" instead, so that
+their items stay open for you on the reviewer's page (``make up``, Browse > Refund review). Running it twice duplicates nothing: the second run's batches replay.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from acorn_airflow.runtime import configure
 
 DEMO_DAY = datetime(2026, 11, 2, tzinfo=UTC)
 REVIEWER = ("acorn-demo", "acorn-demo (the demo's reviewer)")
+LEFT_FOR_THE_PAGE = 3  # the last hourly runs whose items the demo leaves open on the reviewer's page
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"DAG import errors: {bag.import_errors}", file=sys.stderr)
         return 1
 
+    from acorn.review.requests import ON_THE_PAGE
     from acorn_airflow.answering import Reviewer, answering
 
     failed = []
@@ -56,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         failed += _run(bag, "acorn_fx_rates_daily", day)
         # dag.test() infers the data interval that ends at the date it is given: hour H is run as H+1
         for hour in range(1, args.hours + 1):
+            if hour > args.hours - LEFT_FOR_THE_PAGE:
+                reviewer.chosen, reviewer.comment = ON_THE_PAGE, "left for the reviewer's page"
             failed += _run(bag, "acorn_refunds_hourly", day + timedelta(hours=hour))
         failed += _run(bag, "acorn_refunds_daily", day + timedelta(days=2))
 
@@ -67,14 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     dsn = warehouse_dsn()
     with psycopg.connect(dsn) as conn:
         print(format_summary(pipeline_summary(conn)))
+        left_open = conn.execute("SELECT count(*) FROM core.review_items WHERE state = 'open'").fetchone()[0]
     print(f"""
 Where to look next:
   - the Airflow UI with these DAGs and this warehouse:  make up   (then http://127.0.0.1:8080)
+  - the reviewer's page: Browse > Refund review in that UI, with {left_open} open review items of the last
+        {LEFT_FOR_THE_PAGE} hours left for you to answer line by line (see the README's reviewer's guide)
   - the analyst views:  psql "{_redact(dsn)}" -c "SELECT * FROM mart.cost_by_liability"
         mart.refunds, mart.refund_rate, mart.review_queue, mart.claims_open, mart.quarantine_summary,
         mart.daily_refunds (see the README for every column)
   - what was held back:  SELECT entity, field, reason, raw_record FROM core.quarantine
-The demo's reviewer answered {len(reviewer.answered)} review tasks (Approve, as acorn-demo).
+The demo's reviewer answered {len(reviewer.answered)} review tasks as acorn-demo (Approve; the last hours'
+"Answered on the page", leaving their items open).
 Finished in {time.monotonic() - started:.0f} s.""")
     if failed:
         print(f"FAILED runs: {failed}", file=sys.stderr)

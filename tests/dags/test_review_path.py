@@ -146,7 +146,7 @@ def test_a_run_goes_on_by_itself_once_the_page_answered_every_item_of_its_review
     assert still_open == 0
 
 
-def test_waiting_reviews_never_use_up_the_hourly_dag_s_active_runs():
+def test_waiting_reviews_never_use_up_the_hourly_dag_s_active_runs(airflow_db):
     from datetime import timedelta
 
     from acorn_airflow.review import REVIEW_TIMEOUT
