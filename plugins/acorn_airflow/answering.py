@@ -31,6 +31,8 @@ class Reviewer:
         """Answer every HITL task now waiting for input; returns how many were answered."""
         from airflow.models.hitl import HITLDetail
         from airflow.models.taskinstance import TaskInstance
+        from airflow.models.trigger import handle_event_submit
+        from airflow.triggers.base import TriggerEvent
         from airflow.utils.session import create_session
         from airflow.utils.state import TaskInstanceState
         from sqlalchemy import select
@@ -44,7 +46,17 @@ class Reviewer:
             ).all()
             for ti in waiting:
                 detail = session.scalar(select(HITLDetail).where(HITLDetail.ti_id == ti.id))
-                if detail is None or detail.response_received:
+                if detail is None:
+                    continue
+                if detail.response_received:
+                    # answered, yet still parked: dag.test()'s own loop wrote the task's state back over the
+                    # resume (seen once in 25 runs of make demo under load). Resume it again.
+                    handle_event_submit(
+                        TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session
+                    )
+                    log.info(
+                        "resumed %s of %s again: it was answered but still waiting", ti.task_id, ti.run_id
+                    )
                     continue
                 params = {**stored_params(detail), "comment": self.comment}
                 submit(session, ti, detail, user_id=self.user_id, user_name=self.user_name, chosen=self.chosen,

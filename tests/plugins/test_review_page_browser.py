@@ -101,6 +101,7 @@ def test_a_reviewer_works_the_queue_in_the_airflow_ui(ui, conn, tmp_path):
         assert anonymous.request.get(f"{url}/acorn/review/").status == 401
         page = browser.new_page(viewport={"width": 1800, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(30_000)
+        expect.set_options(timeout=30_000)  # the page's first answer imports the library: seconds under load
 
         # log in to Airflow and open Browse > Refund review: the page is inside the Airflow UI
         page.goto(f"{url}/auth/login?next={url}/plugin/acorn-review")
