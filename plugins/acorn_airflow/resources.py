@@ -120,8 +120,13 @@ def channel_account(account_id: str) -> ChannelAccount:
     )
 
 
+def switch_on(value: object) -> bool:
+    """The kill switch's Variable value read as on or off (true, 1, yes, on: on)."""
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
 def auto_refunds_paused() -> bool:
     """The kill switch: Variable ``acorn_pause_auto_refunds`` = true sends every approval to review."""
     from airflow.sdk import Variable
 
-    return str(Variable.get(PAUSE_VARIABLE, default="false")).strip().lower() in {"1", "true", "yes", "on"}
+    return switch_on(Variable.get(PAUSE_VARIABLE, default="false"))

@@ -25,19 +25,21 @@ MAX_COMMENT = 2000
 MAX_SELECTION = 10_000
 
 
+def as_uuid(field: str, value: object, what: str = "an id") -> str:
+    """``value`` as canonical UUID text, or ``InvalidInput`` naming ``field``."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise InvalidInput(field, f"{str(value)[:64]!r} is not {what}") from None
+
+
 def item_ids(values: Sequence[str], field: str = "item_ids") -> list[str]:
     """The ids as canonical UUID text, or ``InvalidInput`` naming the first that is not one."""
     if not values:
         raise InvalidInput(field, "no review item was selected")
     if len(values) > MAX_SELECTION:
         raise InvalidInput(field, f"{len(values)} items selected; at most {MAX_SELECTION} at a time")
-    out = []
-    for value in values:
-        try:
-            out.append(str(uuid.UUID(str(value))))
-        except ValueError:
-            raise InvalidInput(field, f"{str(value)[:64]!r} is not a review item id") from None
-    return sorted(set(out))
+    return sorted({as_uuid(field, value, "a review item id") for value in values})
 
 
 def check_answer(answer: str, comment: str | None) -> str | None:

@@ -17,6 +17,7 @@ import psycopg
 
 from acorn.errors import InvalidInput
 from acorn.money import format_money, to_minor
+from acorn.review.answers import as_uuid
 from acorn.risk.flags import SERIAL_WINDOW
 
 #: Sort keys of the page and the column each one orders by.
@@ -82,7 +83,7 @@ class QueueFilter:
                 params[name] = getattr(self, name)
         if self.request_id:
             clauses.append("i.request_id = %(request_id)s::uuid")
-            params["request_id"] = _uuid("request_id", self.request_id)
+            params["request_id"] = as_uuid("request_id", self.request_id, "a review request id")
         for name, op in (("min_amount", ">="), ("max_amount", "<=")):
             value = getattr(self, name)
             if value is not None:
@@ -269,12 +270,3 @@ def facets(conn: psycopg.Connection, state: str = "open") -> dict[str, list[str]
     return {
         n: sorted(v for v in (values or []) if v is not None) for n, values in zip(names, row, strict=True)
     }
-
-
-def _uuid(field_name: str, value: str) -> str:
-    import uuid
-
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise InvalidInput(field_name, f"{value[:64]!r} is not an id") from None

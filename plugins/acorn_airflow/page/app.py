@@ -28,7 +28,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from acorn.errors import AcornError, InvalidInput, ItemsTaken, UnknownItems, WarehouseUnavailable
-from acorn_airflow.page.auth import PAUSE_VARIABLE, AnswererDep, ReviewerDep, SwitcherDep
+from acorn_airflow.page.auth import AnswererDep, ReviewerDep, SwitcherDep
+from acorn_airflow.resources import PAUSE_VARIABLE, switch_on
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -94,7 +95,7 @@ def paused() -> bool:
     with create_session() as session:
         var = session.scalar(select(Variable).where(Variable.key == PAUSE_VARIABLE))
         value = var.val if var is not None else "false"
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+    return switch_on(value)
 
 
 def set_paused(value: bool) -> None:

@@ -15,9 +15,10 @@ from typing import Annotated, Any
 from airflow.api_fastapi.core_api.security import get_user
 from fastapi import Depends, HTTPException, status
 
+from acorn_airflow.resources import PAUSE_VARIABLE
+
 #: The DAGs whose review items the page shows; a reviewer needs their review task permission on each.
 REVIEW_DAGS = ("acorn_refunds_hourly", "acorn_refunds_daily")
-PAUSE_VARIABLE = "acorn_pause_auto_refunds"
 
 
 @dataclass(frozen=True)
